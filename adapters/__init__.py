@@ -1,0 +1,1 @@
+"""Adapters: implementations of the ports (storage, executors, clock, locks, observers, crypto)."""

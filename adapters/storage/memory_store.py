@@ -1,0 +1,205 @@
+"""Task storage held in this process's memory: the no-persistence mode and the unit tests."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from fastapi_taskflow.adapters.storage.storage_rules import (
+    KEY_RELEASING_STATUSES,
+    UNFINISHED_STATUSES,
+    at_rest,
+    check_limit,
+    latest_per_task,
+)
+from fastapi_taskflow.domain.metrics import DurationStats, FunctionMetrics, TaskMetrics
+from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.storage import Cursor, TaskPage, TaskQuery
+
+
+class MemoryTaskStorage:
+    """A complete :class:`~fastapi_taskflow.ports.storage.TaskStorage` that lives in one process.
+
+    Records are copied on the way in and on the way out, so callers can keep mutating their own
+    objects. Memory stays bounded: beyond ``max_finished`` finished tasks, those that ended
+    first are forgotten. Every method runs without awaiting, so concurrent coroutines on one
+    event loop always see each operation whole.
+
+    Args:
+        max_finished: How many finished (terminal) tasks to keep.
+    """
+
+    durable = False
+
+    def __init__(self, *, max_finished: int = 10_000) -> None:
+        if max_finished < 0:
+            raise ValueError(f"max_finished must be >= 0, got {max_finished!r}")
+        self._max_finished = max_finished
+        self._records: dict[str, TaskRecord] = {}
+        # Finished tasks, oldest end first. Entries go stale when a task is saved again; an
+        # entry is live only while its sequence number is the one in _finished.
+        self._finished_heap: list[tuple[datetime, int, str]] = []
+        self._finished: dict[str, int] = {}
+        self._sequence = 0
+        self._key_holders: dict[str, str] = {}
+        self._keys_of_task: dict[str, set[str]] = {}
+        self._leases: dict[str, datetime] = {}
+
+    async def open(self) -> None:
+        """Nothing to connect to."""
+
+    async def close(self) -> None:
+        """Nothing to release; the data stays until the object is dropped."""
+
+    # -- records -------------------------------------------------------------------------
+
+    async def save(self, records: Sequence[TaskRecord]) -> None:
+        """Insert or replace each record (by ``task_id``)."""
+        for record in latest_per_task(records):
+            stored = at_rest(record)
+            self._records[stored.task_id] = stored
+            self._track_finished(stored)
+        self._evict_finished()
+
+    async def get(self, task_id: str) -> TaskRecord | None:
+        """A copy of the stored record, or ``None``."""
+        stored = self._records.get(task_id)
+        return None if stored is None else stored.copy()
+
+    async def query(
+        self, query: TaskQuery, *, limit: int, cursor: Cursor | None = None
+    ) -> TaskPage:
+        """Matching tasks, newest first, at most ``limit`` of them, after ``cursor``."""
+        check_limit(limit)
+        matching = [
+            record
+            for record in self._records.values()
+            if query.matches(record) and (cursor is None or cursor.precedes(record))
+        ]
+        matching.sort(key=lambda record: (record.created_at, record.task_id), reverse=True)
+        page = matching[:limit]
+        next_cursor = Cursor.after(page[-1]).encode() if len(matching) > limit else None
+        return TaskPage(items=[record.copy() for record in page], next_cursor=next_cursor)
+
+    async def metrics(self, query: TaskQuery) -> TaskMetrics:
+        """Counts per status and duration statistics of the matching tasks."""
+        counts: dict[TaskStatus, int] = {}
+        durations: list[float] = []
+        per_function: dict[str, tuple[dict[TaskStatus, int], list[float]]] = {}
+        for record in self._records.values():
+            if not query.matches(record):
+                continue
+            function_counts, function_durations = per_function.setdefault(
+                record.func_name, ({}, [])
+            )
+            counts[record.status] = counts.get(record.status, 0) + 1
+            function_counts[record.status] = function_counts.get(record.status, 0) + 1
+            duration = record.duration
+            if duration is not None:
+                durations.append(duration)
+                function_durations.append(duration)
+        functions = tuple(
+            FunctionMetrics(
+                func_name=name,
+                counts=function_counts,
+                durations=DurationStats.of(function_durations),
+            )
+            for name, (function_counts, function_durations) in sorted(per_function.items())
+        )
+        return TaskMetrics(
+            counts=counts, durations=DurationStats.of(durations), functions=functions
+        )
+
+    async def unfinished(self, *, limit: int) -> Sequence[TaskRecord]:
+        """Pending and running tasks, oldest first."""
+        check_limit(limit)
+        live = [r for r in self._records.values() if r.status in UNFINISHED_STATUSES]
+        live.sort(key=lambda record: (record.created_at, record.task_id))
+        return [record.copy() for record in live[:limit]]
+
+    async def delete_finished_before(self, cutoff: datetime) -> int:
+        """Delete terminal tasks that ended before ``cutoff``; returns how many."""
+        doomed = [
+            task_id
+            for task_id, record in self._records.items()
+            if record.status.is_terminal
+            and record.end_time is not None
+            and record.end_time < cutoff
+        ]
+        for task_id in doomed:
+            self._forget(task_id)
+        self._evict_finished()
+        return len(doomed)
+
+    # -- claims and idempotency ----------------------------------------------------------
+
+    async def claim(self, task_id: str, owner: str, expected_owner: str | None) -> bool:
+        """Set the task's owner to ``owner`` if it is still ``expected_owner``."""
+        stored = self._records.get(task_id)
+        if stored is None or stored.instance_id != expected_owner:
+            return False
+        stored.instance_id = owner
+        return True
+
+    async def reserve_idempotency_key(self, key: str, task_id: str) -> str:
+        """Bind ``key`` to ``task_id`` unless a task that did not fail already holds it."""
+        holder = self._key_holders.get(key)
+        if holder is not None and holder != task_id:
+            holding = self._records.get(holder)
+            # A holder whose record is not saved yet is still being enqueued: it keeps the key.
+            if holding is None or holding.status not in KEY_RELEASING_STATUSES:
+                return holder
+            self._keys_of_task[holder].discard(key)
+        self._key_holders[key] = task_id
+        self._keys_of_task.setdefault(task_id, set()).add(key)
+        return task_id
+
+    # -- instance leases -----------------------------------------------------------------
+
+    async def heartbeat(self, instance_id: str, now: datetime, ttl: float) -> None:
+        """Record that ``instance_id`` is alive until ``now + ttl``."""
+        self._leases = {name: until for name, until in self._leases.items() if until > now}
+        self._leases[instance_id] = now + timedelta(seconds=ttl)
+
+    async def live_instances(self, now: datetime) -> frozenset[str]:
+        """Instances whose lease has not expired at ``now``."""
+        return frozenset(name for name, until in self._leases.items() if until > now)
+
+    async def release_instance(self, instance_id: str) -> None:
+        """Forget an instance on clean shutdown."""
+        self._leases.pop(instance_id, None)
+
+    # -- bounded memory ------------------------------------------------------------------
+
+    def _track_finished(self, record: TaskRecord) -> None:
+        if not record.status.is_terminal:
+            self._finished.pop(record.task_id, None)
+            return
+        self._sequence += 1
+        self._finished[record.task_id] = self._sequence
+        ended = record.end_time or record.created_at
+        heapq.heappush(self._finished_heap, (ended, self._sequence, record.task_id))
+
+    def _evict_finished(self) -> None:
+        while len(self._finished) > self._max_finished:
+            _, sequence, task_id = heapq.heappop(self._finished_heap)
+            if self._finished.get(task_id) == sequence:
+                self._forget(task_id)
+        if len(self._finished_heap) > 2 * len(self._finished) + 64:
+            self._compact_heap()
+
+    def _compact_heap(self) -> None:
+        self._finished_heap = [
+            entry for entry in self._finished_heap if self._finished.get(entry[2]) == entry[1]
+        ]
+        heapq.heapify(self._finished_heap)
+
+    def _forget(self, task_id: str) -> None:
+        del self._records[task_id]
+        self._finished.pop(task_id, None)
+        # Keys die with their task, so the key table stays as bounded as the records.
+        for key in self._keys_of_task.pop(task_id, ()):
+            if self._key_holders.get(key) == task_id:
+                del self._key_holders[key]

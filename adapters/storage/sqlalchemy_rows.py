@@ -1,0 +1,115 @@
+"""Translation between task records and rows of the SQL task tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.task import TaskRecord, TaskSource
+from fastapi_taskflow.ports.serializer import Serializer
+
+#: Columns an upsert replaces: all but the primary key.
+UPDATABLE_COLUMNS = (
+    "func_name",
+    "status",
+    "args",
+    "kwargs",
+    "created_at",
+    "start_time",
+    "end_time",
+    "duration",
+    "retries_used",
+    "error",
+    "stacktrace",
+    "logs",
+    "tags",
+    "idempotency_key",
+    "priority",
+    "source",
+    "executor",
+    "encrypted_payload",
+    "instance_id",
+)
+
+
+def record_to_row(record: TaskRecord, serializer: Serializer) -> dict[str, Any]:
+    """The ``taskflow_tasks`` row of ``record``.
+
+    Raises:
+        TypeError: the arguments cannot be serialized.
+    """
+    encrypted = record.encrypted_payload is not None
+    return {
+        "task_id": record.task_id,
+        "func_name": record.func_name,
+        "status": record.status.value,
+        # Encrypted arguments are stored only as the token, never in plain form.
+        "args": None if encrypted else serializer.dumps(record.args),
+        "kwargs": None if encrypted else serializer.dumps(record.kwargs),
+        "created_at": record.created_at,
+        "start_time": record.start_time,
+        "end_time": record.end_time,
+        "duration": record.duration,
+        "retries_used": record.retries_used,
+        "error": record.error,
+        "stacktrace": record.stacktrace,
+        "logs": json.dumps(record.logs),
+        "tags": json.dumps(record.tags),
+        "idempotency_key": record.idempotency_key,
+        "priority": record.priority,
+        "source": record.source,
+        "executor": record.executor.value if record.executor is not None else None,
+        "encrypted_payload": record.encrypted_payload,
+        "instance_id": record.instance_id,
+    }
+
+
+def tag_rows(record: TaskRecord) -> list[dict[str, str]]:
+    """The ``taskflow_task_tags`` rows of ``record``."""
+    return [
+        {"task_id": record.task_id, "tag_key": key, "tag_value": value}
+        for key, value in record.tags.items()
+    ]
+
+
+def row_to_record(row: RowMapping | Mapping[str, Any], serializer: Serializer) -> TaskRecord:
+    """The task record stored in a ``taskflow_tasks`` row."""
+    args = row["args"]
+    kwargs = row["kwargs"]
+    executor = row["executor"]
+    return TaskRecord(
+        task_id=row["task_id"],
+        func_name=row["func_name"],
+        status=TaskStatus(row["status"]),
+        args=() if args is None else tuple(serializer.loads(bytes(args))),
+        kwargs={} if kwargs is None else dict(serializer.loads(bytes(kwargs))),
+        created_at=row["created_at"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        retries_used=row["retries_used"],
+        error=row["error"],
+        stacktrace=row["stacktrace"],
+        logs=list(json.loads(row["logs"])),
+        tags=dict(json.loads(row["tags"])),
+        idempotency_key=row["idempotency_key"],
+        priority=row["priority"],
+        source=_source(row["source"]),
+        executor=None if executor is None else ExecutorKind(executor),
+        encrypted_payload=None
+        if row["encrypted_payload"] is None
+        else bytes(row["encrypted_payload"]),
+        instance_id=row["instance_id"],
+    )
+
+
+def _source(value: str) -> TaskSource:
+    if value == "scheduled":
+        return "scheduled"
+    if value == "manual":
+        return "manual"
+    raise ValueError(f"unknown task source {value!r} in storage")

@@ -1,0 +1,131 @@
+"""Running a task: its attempts, retries with backoff, and the final outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import random
+import traceback
+
+from fastapi_taskflow.application.argument_codec import ArgumentCodec
+from fastapi_taskflow.application.changes import ChangeRecorder
+from fastapi_taskflow.application.registry import RegisteredTask, TaskRegistry
+from fastapi_taskflow.application.task_scope import RecordScope
+from fastapi_taskflow.domain.errors import FunctionNotRegistered
+from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.clock import Clock
+from fastapi_taskflow.ports.execution import Invocation
+from fastapi_taskflow.ports.storage import IdempotencyKeys
+
+
+def describe_error(exc: BaseException) -> str:
+    """``ValueError: bad input`` — the error line stored on the task."""
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+class TaskRunner:
+    """Runs a pending task that holds an execution slot, through to a terminal status."""
+
+    def __init__(
+        self,
+        *,
+        registry: TaskRegistry,
+        recorder: ChangeRecorder,
+        codec: ArgumentCodec,
+        clock: Clock,
+        idempotency: IdempotencyKeys,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._registry = registry
+        self._recorder = recorder
+        self._codec = codec
+        self._clock = clock
+        self._idempotency = idempotency
+        self._rng = rng or random.Random()
+
+    async def run(self, record: TaskRecord, context: contextvars.Context | None) -> None:
+        """Run ``record`` (pending) with retries; cancellation propagates to the caller."""
+        entry = self._registry.resolve(record.func_name)
+        if entry is None:
+            record.fail(self._clock.now(), str(FunctionNotRegistered(record.func_name)))
+            self._recorder.changed(record)
+            return
+        if not await self._holds_idempotency_key(record):
+            return
+        try:
+            args, kwargs = self._codec.arguments(record)
+        except Exception as exc:
+            record.fail(
+                self._clock.now(),
+                f"task arguments could not be decoded: {describe_error(exc)}",
+                "".join(traceback.format_exception(exc)),
+            )
+            self._recorder.changed(record)
+            return
+        record.start(self._clock.now())
+        self._recorder.changed(record)
+        await self._attempts(record, entry, args, kwargs, context)
+
+    async def _attempts(
+        self,
+        record: TaskRecord,
+        entry: RegisteredTask,
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+        context: contextvars.Context | None,
+    ) -> None:
+        executor = self._registry.executor(entry.executor)
+        policy = entry.config.retry_policy
+        while True:
+            invocation = Invocation(
+                func=entry.func,
+                args=args,
+                kwargs=kwargs,
+                scope=RecordScope(record, self._recorder),
+                context=context,
+            )
+            try:
+                await executor.run(invocation)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = describe_error(exc)
+                if not policy.allows_retry(record.attempt):
+                    stack = "".join(traceback.format_exception(exc))
+                    record.fail(self._clock.now(), error, stack)
+                    self._recorder.changed(record)
+                    return
+                wait = policy.delay_before(record.attempt, self._rng.random())
+                self._recorder.logged(
+                    record,
+                    "warning",
+                    f"Attempt {record.attempt} failed: {error}; retrying in {wait:g}s",
+                    {},
+                )
+                await self._clock.sleep(wait)
+                separator = record.begin_retry()
+                self._recorder.logged(record, "info", separator, {})
+                self._recorder.changed(record, error=error)
+            else:
+                record.succeed(self._clock.now())
+                self._recorder.changed(record)
+                return
+
+    async def _holds_idempotency_key(self, record: TaskRecord) -> bool:
+        key = record.idempotency_key
+        if key is None:
+            return True
+        holder = await self._idempotency.reserve_idempotency_key(key, record.task_id)
+        if holder == record.task_id:
+            return True
+        self._recorder.logged(
+            record,
+            "info",
+            f"Not run: idempotency key {key!r} belongs to task {holder}",
+            {"duplicate_of": holder},
+        )
+        record.cancel(self._clock.now())
+        record.error = f"duplicate of task {holder} (idempotency key {key!r})"
+        self._recorder.changed(record)
+        return False

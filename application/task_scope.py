@@ -1,0 +1,39 @@
+"""The scope a running task's code sees through ``task_log()`` and ``get_task_context()``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from fastapi_taskflow.application.changes import ChangeRecorder
+from fastapi_taskflow.domain.context import TaskContext
+from fastapi_taskflow.domain.events import LogLevel
+from fastapi_taskflow.domain.task import TaskRecord
+
+
+class RecordScope:
+    """Binds one attempt of a task to its record; log lines land on the record and observers."""
+
+    def __init__(self, record: TaskRecord, recorder: ChangeRecorder) -> None:
+        self._record = record
+        self._recorder = recorder
+        self._context = TaskContext(
+            task_id=record.task_id,
+            func_name=record.func_name,
+            attempt=record.attempt,
+            tags=dict(record.tags),
+        )
+
+    @property
+    def context(self) -> TaskContext:
+        return self._context
+
+    def log(
+        self,
+        level: LogLevel,
+        message: str,
+        extra: Mapping[str, Any],
+        timestamp: datetime | None = None,
+    ) -> None:
+        self._recorder.logged(self._record, level, message, extra, timestamp)

@@ -1,0 +1,249 @@
+"""The application service: starting up, accepting and running tasks, shutting down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from fastapi_taskflow.application.cancel import cancel_task
+from fastapi_taskflow.application.changes import ChangeRecorder
+from fastapi_taskflow.application.dispatcher import Dispatcher
+from fastapi_taskflow.application.enqueue import Enqueued, Enqueuer
+from fastapi_taskflow.application.loop_bridge import LoopBridge
+from fastapi_taskflow.application.observer_feed import ObserverFeed
+from fastapi_taskflow.application.queries import TaskQueries
+from fastapi_taskflow.application.recovery import recover_unfinished
+from fastapi_taskflow.application.registry import TaskRegistry
+from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.task import TaskRecord, TaskSource
+from fastapi_taskflow.ports.clock import Clock
+from fastapi_taskflow.ports.execution import Executor
+from fastapi_taskflow.ports.locks import LockManager
+from fastapi_taskflow.ports.storage import TaskStorage
+
+_log = logging.getLogger("fastapi_taskflow")
+
+#: Seconds an instance stays "alive" without renewing its lease.
+LEASE_TTL = 30.0
+#: How often retention pruning runs when ``retention_days`` is set.
+RETENTION_INTERVAL = 6 * 3600.0
+
+
+class TaskService:
+    """Everything the entrypoints ask of the application, in one place.
+
+    The composition root builds it from ports and the application's parts; FastAPI and other
+    entrypoints only talk to this object.
+    """
+
+    def __init__(
+        self,
+        *,
+        instance_id: str,
+        registry: TaskRegistry,
+        storage: TaskStorage,
+        recorder: ChangeRecorder,
+        enqueuer: Enqueuer,
+        dispatcher: Dispatcher,
+        queries: TaskQueries,
+        feed: ObserverFeed,
+        bridge: LoopBridge,
+        clock: Clock,
+        locks: LockManager,
+        executors: Mapping[ExecutorKind, Executor],
+        process_shutdown_timeout: float = 30.0,
+        thread_shutdown_timeout: float = 5.0,
+        retention_days: float | None = None,
+    ) -> None:
+        self.instance_id = instance_id
+        self.registry = registry
+        self.storage = storage
+        self.recorder = recorder
+        self.enqueuer = enqueuer
+        self.dispatcher = dispatcher
+        self.queries = queries
+        self.feed = feed
+        self.bridge = bridge
+        self.clock = clock
+        self._locks = locks
+        self._executors = executors
+        self._process_shutdown_timeout = process_shutdown_timeout
+        self._thread_shutdown_timeout = thread_shutdown_timeout
+        self.retention_days = retention_days
+        self._started = False
+        self._starting: asyncio.Task[None] | None = None
+        self._maintenance: asyncio.Task[None] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Open storage, start background work and recover unfinished tasks. Idempotent."""
+        if self._started:
+            return
+        self.bridge.bind_running()
+        await self.storage.open()
+        self.recorder.writer.start()
+        self.feed.start()
+        self._started = True
+        if self.storage.durable:
+            await self._heartbeat()
+            await self._recover()
+        self._maintenance = asyncio.get_running_loop().create_task(
+            self._maintain(), name="taskflow-maintenance"
+        )
+
+    def ensure_started(self) -> None:
+        """Start in the background if nobody called :meth:`startup` (no lifespan wired)."""
+        if self._started or (self._starting is not None and not self._starting.done()):
+            return
+        if not self.bridge.bind_running():
+            return
+        self._starting = asyncio.get_running_loop().create_task(self.startup())
+
+    async def ready(self) -> None:
+        """Wait until started (starting now if needed)."""
+        if self._started:
+            return
+        self.ensure_started()
+        if self._starting is not None:
+            await asyncio.shield(self._starting)
+
+    async def shutdown(self) -> None:
+        """Interrupt what is still running, write everything out and release resources."""
+        if self._starting is not None and not self._starting.done():
+            await asyncio.gather(self._starting, return_exceptions=True)
+        if not self._started:
+            return
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            await asyncio.gather(self._maintenance, return_exceptions=True)
+            self._maintenance = None
+        interrupted = await self.dispatcher.interrupt_all()
+        if interrupted:
+            _log.info("shutdown interrupted %d running tasks", interrupted)
+        if not await self.recorder.writer.stop():
+            _log.error(
+                "%d task changes could not be written to storage before shutdown",
+                self.recorder.writer.backlog,
+            )
+        await self.feed.close()
+        for kind, executor in self._executors.items():
+            timeout = (
+                self._process_shutdown_timeout
+                if kind is ExecutorKind.PROCESS
+                else self._thread_shutdown_timeout
+            )
+            await executor.shutdown(timeout)
+        if self.storage.durable:
+            try:
+                await self.storage.release_instance(self.instance_id)
+            except Exception:
+                _log.exception("could not release this instance's lease")
+        await self.storage.close()
+        self.bridge.unbind()
+        self._started = False
+
+    # -- commands -------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        tags: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        priority: int | None = None,
+        eager: bool | None = None,
+        source: TaskSource = "manual",
+    ) -> Enqueued:
+        """Accept a task (see :class:`Enqueuer`). Safe to call from any thread."""
+        return self.enqueuer.enqueue(
+            func,
+            args,
+            kwargs,
+            tags=tags,
+            idempotency_key=idempotency_key,
+            priority=priority,
+            eager=eager,
+            source=source,
+        )
+
+    def dispatch_now(self, task_id: str, context: contextvars.Context | None = None) -> None:
+        """Start a task immediately (eager or priority), from any thread."""
+        self.bridge.call(self._start_on_loop, task_id, context)
+
+    async def execute(self, task_id: str, context: contextvars.Context | None = None) -> None:
+        """Run a task and wait for it (the after-response path)."""
+        await self.ready()
+        await self.dispatcher.execute(task_id, context)
+
+    async def cancel(self, task_id: str) -> TaskRecord:
+        """Cancel a pending or running task (see :func:`cancel_task`)."""
+        return await cancel_task(
+            task_id, recorder=self.recorder, dispatcher=self.dispatcher, clock=self.clock
+        )
+
+    async def flush(self) -> bool:
+        """Write every buffered change to storage now."""
+        return await self.recorder.writer.flush()
+
+    # -- background duties ----------------------------------------------------------------
+
+    def _start_on_loop(self, task_id: str, context: contextvars.Context | None) -> None:
+        self.ensure_started()
+        self.dispatcher.start(task_id, context)
+
+    async def _recover(self) -> None:
+        for record in await recover_unfinished(
+            storage=self.storage,
+            registry=self.registry,
+            recorder=self.recorder,
+            clock=self.clock,
+            instance_id=self.instance_id,
+        ):
+            self.dispatcher.start(record.task_id)
+
+    async def _heartbeat(self) -> None:
+        await self.storage.heartbeat(self.instance_id, self.clock.now(), LEASE_TTL)
+
+    async def _maintain(self) -> None:
+        since_retention = RETENTION_INTERVAL  # prune once soon after start-up
+        period = LEASE_TTL / 3
+        while True:
+            await self.clock.sleep(period)
+            since_retention += period
+            try:
+                if self.storage.durable:
+                    await self._heartbeat()
+                    await self._recover()
+                if self.retention_days is not None and since_retention >= RETENTION_INTERVAL:
+                    since_retention = 0.0
+                    await self.prune_history()
+            except Exception:
+                _log.exception("background maintenance failed; will retry")
+
+    async def prune_history(self) -> int:
+        """Delete finished tasks older than ``retention_days`` (one instance at a time)."""
+        if self.retention_days is None:
+            return 0
+        key = "taskflow:retention"
+        if not await self._locks.acquire(key, self.instance_id, ttl=600):
+            return 0
+        try:
+            await self.recorder.writer.flush()
+            cutoff = self.clock.now() - timedelta(days=self.retention_days)
+            deleted = await self.storage.delete_finished_before(cutoff)
+        finally:
+            await self._locks.release(key, self.instance_id)
+        if deleted:
+            _log.info("retention removed %d finished tasks", deleted)
+        return deleted

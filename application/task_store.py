@@ -1,0 +1,90 @@
+"""The tasks this process is working on, and a bounded window of recent ones."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.task import TaskRecord
+
+#: Statuses after which an idempotency key may be used again.
+KEY_RELEASING_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.REJECTED})
+
+
+class TaskStore:
+    """In-memory working set: live tasks plus the most recently finished ones.
+
+    Memory does not grow with history: finished tasks beyond ``recent_limit`` are forgotten here
+    (storage keeps them). Safe to use from the event loop and from worker threads.
+    """
+
+    def __init__(self, recent_limit: int = 1000) -> None:
+        if recent_limit < 0:
+            raise ValueError("recent_limit must be >= 0")
+        self._recent_limit = recent_limit
+        self._live: dict[str, TaskRecord] = {}
+        self._recent: OrderedDict[str, TaskRecord] = OrderedDict()
+        self._keys: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, record: TaskRecord) -> None:
+        """Track a task that is pending or running."""
+        with self._lock:
+            self._live[record.task_id] = record
+            self._recent.pop(record.task_id, None)
+            if record.idempotency_key is not None:
+                self._keys[record.idempotency_key] = record.task_id
+
+    def settle(self, record: TaskRecord) -> None:
+        """Move a task that reached a terminal status to the recent window (or back to live)."""
+        with self._lock:
+            if record.status.is_live:
+                self._live[record.task_id] = record
+                return
+            self._live.pop(record.task_id, None)
+            self._recent[record.task_id] = record
+            self._recent.move_to_end(record.task_id)
+            while len(self._recent) > self._recent_limit:
+                _, dropped = self._recent.popitem(last=False)
+                key = dropped.idempotency_key
+                if key is not None and self._keys.get(key) == dropped.task_id:
+                    del self._keys[key]
+
+    def get(self, task_id: str) -> TaskRecord | None:
+        with self._lock:
+            return self._live.get(task_id) or self._recent.get(task_id)
+
+    def find_by_idempotency_key(self, key: str) -> TaskRecord | None:
+        """The known task holding ``key``, unless it failed (a failed key may be reused)."""
+        with self._lock:
+            task_id = self._keys.get(key)
+            if task_id is None:
+                return None
+            record = self._live.get(task_id) or self._recent.get(task_id)
+        if record is None or record.status in KEY_RELEASING_STATUSES:
+            return None
+        return record
+
+    def live(self) -> list[TaskRecord]:
+        """Pending and running tasks of this process."""
+        with self._lock:
+            return list(self._live.values())
+
+    def recent(self) -> list[TaskRecord]:
+        """Recently finished tasks, oldest first."""
+        with self._lock:
+            return list(self._recent.values())
+
+    def list(self) -> list[TaskRecord]:
+        """Every task held here, live ones first."""
+        with self._lock:
+            return [*self._live.values(), *reversed(self._recent.values())]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._live) + len(self._recent)
+
+    def __contains__(self, task_id: object) -> bool:
+        with self._lock:
+            return task_id in self._live or task_id in self._recent

@@ -1,0 +1,48 @@
+"""Errors raised by the domain and reported to users."""
+
+from __future__ import annotations
+
+from fastapi_taskflow.domain.status import TaskStatus
+
+
+class TaskflowError(Exception):
+    """Base class of every error fastapi-taskflow raises on purpose."""
+
+
+class InvalidTransition(TaskflowError):
+    """A task was asked to move to a status its current status does not allow."""
+
+    def __init__(self, task_id: str, current: TaskStatus, target: TaskStatus) -> None:
+        super().__init__(
+            f"task {task_id} cannot move from {current.value!r} to {target.value!r}"
+        )
+        self.task_id = task_id
+        self.current = current
+        self.target = target
+
+
+class TaskArgumentError(TaskflowError, TypeError):
+    """The arguments given to ``add_task()`` cannot be carried to the executor.
+
+    Raised at enqueue time, for example when a ``process`` task receives an argument that cannot
+    be pickled, so the failure surfaces in the request instead of inside a worker.
+    """
+
+
+class TaskNotFound(TaskflowError, LookupError):
+    """No task with the given id exists."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"no task with id {task_id!r}")
+        self.task_id = task_id
+
+
+class FunctionNotRegistered(TaskflowError, LookupError):
+    """A stored task names a function this process has not registered."""
+
+    def __init__(self, func_name: str) -> None:
+        super().__init__(
+            f"function {func_name!r} is not registered in this process; decorate it with "
+            "@task_manager.task() so it can be run from storage"
+        )
+        self.func_name = func_name

@@ -1,0 +1,51 @@
+"""The states a task moves through."""
+
+from __future__ import annotations
+
+import enum
+
+
+class TaskStatus(str, enum.Enum):
+    """Where a task is in its lifecycle.
+
+    The string values are stable: they are stored in databases and returned by the REST API.
+    """
+
+    #: Accepted and waiting to run (or waiting for a retry slot after a restart).
+    PENDING = "pending"
+    #: Holding an execution slot; its function is being called (possibly between retries).
+    RUNNING = "running"
+    #: The function returned.
+    SUCCESS = "success"
+    #: Every attempt raised.
+    FAILED = "failed"
+    #: The process stopped while the task was running; it may have partially executed.
+    INTERRUPTED = "interrupted"
+    #: Cancelled by an operator or by code before it finished.
+    CANCELLED = "cancelled"
+    #: Refused at enqueue time (for example because its queue was full).
+    REJECTED = "rejected"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when no further transition will happen without an explicit retry."""
+        return self in TERMINAL_STATUSES
+
+    @property
+    def is_live(self) -> bool:
+        """True while the task still occupies the system (waiting or running)."""
+        return self in (TaskStatus.PENDING, TaskStatus.RUNNING)
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        TaskStatus.SUCCESS,
+        TaskStatus.FAILED,
+        TaskStatus.INTERRUPTED,
+        TaskStatus.CANCELLED,
+        TaskStatus.REJECTED,
+    }
+)
+
+#: Statuses a dead-letter replay may start from.
+RETRYABLE_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.INTERRUPTED, TaskStatus.REJECTED})

@@ -1,0 +1,1 @@
+"""Entrypoints: the FastAPI integration and the composition root that wires adapters in."""

@@ -1,0 +1,188 @@
+"""The composition root: the only place where adapters are chosen and wired together."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from dependency_injector import containers, providers
+
+from fastapi_taskflow.adapters.clock import SystemClock
+from fastapi_taskflow.adapters.crypto import FernetCipher, PlainCipher
+from fastapi_taskflow.adapters.events import MemoryEventStream
+from fastapi_taskflow.adapters.executors.async_executor import AsyncExecutor
+from fastapi_taskflow.adapters.executors.process_executor import ProcessExecutor
+from fastapi_taskflow.adapters.executors.thread_executor import ThreadExecutor
+from fastapi_taskflow.adapters.locks import MemoryLockManager
+from fastapi_taskflow.adapters.observers import FileLogger, LoggerChain
+from fastapi_taskflow.adapters.serialization.tagged_json import TaggedJsonSerializer
+from fastapi_taskflow.application.argument_codec import ArgumentCodec
+from fastapi_taskflow.application.changes import ChangeRecorder
+from fastapi_taskflow.application.dispatcher import Dispatcher
+from fastapi_taskflow.application.enqueue import Enqueuer
+from fastapi_taskflow.application.loop_bridge import LoopBridge
+from fastapi_taskflow.application.observer_feed import ObserverFeed
+from fastapi_taskflow.application.queries import TaskQueries
+from fastapi_taskflow.application.registry import TaskRegistry
+from fastapi_taskflow.application.run_task import TaskRunner
+from fastapi_taskflow.application.slot_limiter import SlotLimiter
+from fastapi_taskflow.application.task_service import TaskService
+from fastapi_taskflow.application.task_store import TaskStore
+from fastapi_taskflow.application.write_behind import WriteBehind
+from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.entrypoints.storage_selection import build_storage
+from fastapi_taskflow.ports.cipher import Cipher
+from fastapi_taskflow.ports.execution import Executor
+from fastapi_taskflow.ports.observers import TaskObserver
+from fastapi_taskflow.ports.serializer import Serializer
+from fastapi_taskflow.ports.storage import TaskStorage
+
+
+def build_executors(
+    max_sync_threads: int | None,
+    max_process_workers: int | None,
+    process_shutdown_timeout: float,
+) -> dict[ExecutorKind, Executor]:
+    return {
+        ExecutorKind.ASYNC: AsyncExecutor(),
+        ExecutorKind.THREAD: ThreadExecutor(max_workers=max_sync_threads),
+        ExecutorKind.PROCESS: ProcessExecutor(
+            max_workers=max_process_workers, shutdown_timeout=process_shutdown_timeout
+        ),
+    }
+
+
+def build_cipher(keys: bytes | str | Sequence[bytes | str] | None) -> Cipher:
+    return PlainCipher() if keys is None else FernetCipher(keys)
+
+
+def build_observer(
+    loggers: Sequence[TaskObserver] | None,
+    log_file: str | None,
+    log_file_max_bytes: int,
+    log_file_backup_count: int,
+    log_file_mode: str,
+    log_lifecycle: bool,
+) -> LoggerChain | None:
+    """The observer chain, or ``None`` when nothing observes tasks."""
+    observers = list(loggers or [])
+    for observer in observers:
+        if not isinstance(observer, TaskObserver):
+            raise TypeError(
+                f"loggers must be TaskObserver instances, got {type(observer).__name__}"
+            )
+    if log_file is not None:
+        target = Path(os.path.abspath(log_file))
+        if not any(isinstance(o, FileLogger) and o.path == target for o in observers):
+            observers.append(
+                FileLogger(
+                    log_file,
+                    max_bytes=log_file_max_bytes,
+                    backup_count=log_file_backup_count,
+                    mode=log_file_mode,
+                    log_lifecycle=log_lifecycle,
+                )
+            )
+    return LoggerChain(observers) if observers else None
+
+
+def new_instance_id() -> str:
+    """A fresh id for this process's task manager (it owns the tasks it creates)."""
+    return uuid.uuid4().hex
+
+
+def storage_serializer(storage: TaskStorage, serializer: Serializer) -> Serializer | None:
+    # Only durable stores serialise arguments; for memory:// there is nothing to check.
+    return serializer if storage.durable else None
+
+
+class TaskflowContainer(containers.DeclarativeContainer):
+    """Providers for one ``TaskManager``. Tests override them (``container.clock.override``)
+    before the first task runs."""
+
+    config = providers.Configuration()
+
+    instance_id = providers.Singleton(new_instance_id)
+    clock = providers.Singleton(SystemClock)
+    serializer = providers.Singleton(TaggedJsonSerializer)
+    storage = providers.Singleton(build_storage, config.storage_url, serializer)
+    cipher = providers.Singleton(build_cipher, config.encrypt_args_key)
+    locks = providers.Singleton(MemoryLockManager, clock)
+    events = providers.Singleton(MemoryEventStream)
+    observer = providers.Singleton(
+        build_observer,
+        config.loggers,
+        config.log_file,
+        config.log_file_max_bytes,
+        config.log_file_backup_count,
+        config.log_file_mode,
+        config.log_lifecycle,
+    )
+    executors = providers.Singleton(
+        build_executors,
+        config.max_sync_threads,
+        config.max_process_workers,
+        config.process_shutdown_timeout,
+    )
+
+    registry = providers.Singleton(TaskRegistry, executors)
+    store = providers.Singleton(TaskStore, config.recent_limit)
+    bridge = providers.Singleton(LoopBridge)
+    writer = providers.Singleton(WriteBehind, storage, clock)
+    feed = providers.Singleton(ObserverFeed, observer)
+    recorder = providers.Singleton(
+        ChangeRecorder,
+        store=store,
+        writer=writer,
+        events=events,
+        feed=feed,
+        bridge=bridge,
+        clock=clock,
+    )
+    codec = providers.Singleton(ArgumentCodec, serializer, cipher)
+    limiter = providers.Singleton(SlotLimiter, config.max_concurrent_tasks)
+    runner = providers.Singleton(
+        TaskRunner,
+        registry=registry,
+        recorder=recorder,
+        codec=codec,
+        clock=clock,
+        idempotency=storage,
+    )
+    dispatcher = providers.Singleton(
+        Dispatcher,
+        runner=runner,
+        limiter=limiter,
+        recorder=recorder,
+        registry=registry,
+        clock=clock,
+    )
+    enqueuer = providers.Singleton(
+        Enqueuer,
+        registry=registry,
+        recorder=recorder,
+        codec=codec,
+        clock=clock,
+        instance_id=instance_id,
+        storage_serializer=providers.Callable(storage_serializer, storage, serializer),
+    )
+    queries = providers.Singleton(TaskQueries, storage=storage, store=store, writer=writer)
+    service = providers.Singleton(
+        TaskService,
+        instance_id=instance_id,
+        registry=registry,
+        storage=storage,
+        recorder=recorder,
+        enqueuer=enqueuer,
+        dispatcher=dispatcher,
+        queries=queries,
+        feed=feed,
+        bridge=bridge,
+        clock=clock,
+        locks=locks,
+        executors=executors,
+        process_shutdown_timeout=config.process_shutdown_timeout,
+        retention_days=config.retention_days,
+    )

@@ -1,0 +1,1 @@
+"""The FastAPI entrypoint: TaskManager, ManagedBackgroundTasks, TaskAdmin and the lifespan."""

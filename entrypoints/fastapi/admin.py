@@ -1,0 +1,77 @@
+"""``TaskAdmin``: mounts the admin API and dashboard and ties the manager to the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from fastapi_taskflow.entrypoints.fastapi.admin_routes import admin_router
+from fastapi_taskflow.entrypoints.fastapi.dashboard import mount_dashboard
+from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
+
+
+class TaskAdmin:
+    """Mounts the task API and dashboard on ``app`` and manages ``task_manager``'s lifecycle.
+
+    Args:
+        app: The FastAPI application.
+        task_manager: The manager whose tasks to show.
+        path: Where to mount the routes (default ``/tasks``).
+        auto_install: Make bare ``BackgroundTasks`` parameters managed (see
+            ``TaskManager.install``).
+        display_func_args: Include task arguments in API responses and the dashboard.
+            Encrypted arguments are never shown.
+        title: Name shown in the dashboard header.
+        retention_days: Overrides the manager's ``retention_days``.
+        poll_interval: Seconds between dashboard refreshes from storage.
+        auth: Not available in this release yet (raises ``NotImplementedError``).
+        secret_key: Not available in this release yet (raises ``NotImplementedError``).
+        token_expiry: Not available in this release yet (raises ``NotImplementedError``).
+    """
+
+    def __init__(
+        self,
+        app: FastAPI,
+        task_manager: TaskManager,
+        path: str = "/tasks",
+        auto_install: bool = False,
+        display_func_args: bool = False,
+        title: str = "fastapi-taskflow",
+        retention_days: float | None = None,
+        poll_interval: float = 30.0,
+        auth: Any = None,
+        secret_key: str | None = None,
+        token_expiry: int | None = None,
+    ) -> None:
+        for name, value in (("auth", auth), ("secret_key", secret_key)):
+            if value is not None:
+                raise NotImplementedError(
+                    f"TaskAdmin({name}=...) is not available in this release yet; dashboard "
+                    "authentication arrives with the full admin API"
+                )
+        if token_expiry is not None:
+            raise NotImplementedError(
+                "TaskAdmin(token_expiry=...) is not available in this release yet"
+            )
+        if not path.startswith("/") or path.endswith("/"):
+            raise ValueError(f"path must start with '/' and not end with one, got {path!r}")
+        if not poll_interval > 0:
+            raise ValueError(f"poll_interval must be > 0 seconds, got {poll_interval!r}")
+        self.app = app
+        self.task_manager = task_manager
+        self.path = path
+        self.title = title
+        self.display_func_args = display_func_args
+        self.poll_interval = poll_interval
+        if retention_days is not None:
+            task_manager.retention_days = retention_days
+        task_manager.init_app(app)
+        if auto_install:
+            task_manager.install(app)
+        mount_dashboard(app, task_manager, path=path, title=title, poll_interval=poll_interval)
+        app.include_router(
+            admin_router(task_manager, display_func_args=display_func_args),
+            prefix=path,
+            tags=["tasks"],
+        )

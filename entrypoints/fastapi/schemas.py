@@ -1,0 +1,106 @@
+"""Response models of the admin API, so the OpenAPI schema is typed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from fastapi_taskflow.domain.metrics import DurationStats, TaskMetrics, success_rate
+from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.task import TaskRecord
+
+
+class TaskOut(BaseModel):
+    """A task as the API returns it."""
+
+    task_id: str
+    func_name: str
+    status: TaskStatus
+    args: list[Any] = Field(description="Empty unless the admin displays function arguments.")
+    kwargs: dict[str, Any] = Field(description="Empty unless the admin displays arguments.")
+    created_at: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    duration: float | None = Field(description="Seconds from first start to end.")
+    retries_used: int
+    error: str | None
+    stacktrace: str | None
+    logs: list[str]
+    tags: dict[str, str]
+    idempotency_key: str | None
+    priority: int | None
+    source: str
+    executor: str | None
+    encrypted: bool = Field(description="Arguments are stored encrypted.")
+
+    @classmethod
+    def of(cls, record: TaskRecord, *, include_args: bool) -> TaskOut:
+        data = record.to_dict(include_args=include_args and record.encrypted_payload is None)
+        data["args"] = [_jsonable(value) for value in data["args"]]
+        data["kwargs"] = {key: _jsonable(value) for key, value in data["kwargs"].items()}
+        return cls.model_validate(data)
+
+
+class DurationsOut(BaseModel):
+    avg_duration: float | None
+    min_duration: float | None
+    max_duration: float | None
+    p95_duration: float | None
+
+    @classmethod
+    def fields_of(cls, stats: DurationStats) -> dict[str, float | None]:
+        return {
+            "avg_duration": stats.avg,
+            "min_duration": stats.min,
+            "max_duration": stats.max,
+            "p95_duration": stats.p95,
+        }
+
+
+class CountsOut(DurationsOut):
+    total: int
+    pending: int
+    running: int
+    success: int
+    failed: int
+    interrupted: int
+    cancelled: int
+    rejected: int
+    success_rate: float | None = Field(description="Successes over finished tasks (0 to 1).")
+
+
+class MetricsOut(CountsOut):
+    """Aggregates over every stored task."""
+
+    by_function: dict[str, CountsOut]
+
+    @classmethod
+    def of(cls, metrics: TaskMetrics) -> MetricsOut:
+        return cls(
+            **_counts(metrics.counts, metrics.durations),
+            by_function={
+                fn.func_name: CountsOut(**_counts(fn.counts, fn.durations))
+                for fn in metrics.functions
+            },
+        )
+
+
+def _counts(counts: Any, durations: DurationStats) -> dict[str, Any]:
+    data: dict[str, Any] = {status.value: counts.get(status, 0) for status in TaskStatus}
+    data["total"] = sum(counts.values())
+    data["success_rate"] = success_rate(counts)
+    data.update(DurationsOut.fields_of(durations))
+    return data
+
+
+def _jsonable(value: Any) -> Any:
+    # Arguments may be any Python object; the API shows what JSON can carry and a repr otherwise.
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return repr(value)

@@ -1,0 +1,393 @@
+"""``TaskManager``: the object applications create to register and run background tasks."""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from fastapi import BackgroundTasks, FastAPI
+
+from fastapi_taskflow.adapters.crypto import FernetCipher
+from fastapi_taskflow.application.registry import TaskRegistry, default_task_name
+from fastapi_taskflow.application.task_service import TaskService
+from fastapi_taskflow.application.task_store import TaskStore
+from fastapi_taskflow.domain.config import TaskConfig
+from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.entrypoints.backends import SnapshotBackend
+from fastapi_taskflow.entrypoints.container import TaskflowContainer
+from fastapi_taskflow.entrypoints.fastapi.lifespan import attach_to_app
+from fastapi_taskflow.entrypoints.fastapi.managed_tasks import (
+    ManagedBackgroundTasks,
+    install_globally,
+    share,
+)
+from fastapi_taskflow.entrypoints.storage_selection import resolve_storage_url
+from fastapi_taskflow.ports.observers import TaskObserver
+
+if TYPE_CHECKING:
+    from fastapi_taskflow.adapters.observers import LoggerChain
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TaskManager:
+    """Registers task functions and runs them with retries, persistence and tracking.
+
+    Args:
+        snapshot_db: Path of a SQLite file to store tasks in (``sqlite:///<path>``).
+        snapshot_backend: A backend from ``fastapi_taskflow.backends``; wins over
+            ``snapshot_db``.
+        snapshot_interval: Longest time, in seconds, a change may wait in the write-behind
+            buffer. Changes are normally committed within milliseconds; this is a ceiling.
+        requeue_pending: Kept for compatibility. Unfinished tasks are always recovered from
+            durable storage on start-up.
+        merged_list_ttl: Kept for compatibility; lists are read from storage directly, so
+            there is no cache to expire. A value other than the default triggers a warning.
+        loggers: Observers that receive every log line and lifecycle event.
+        log_file: Shorthand for adding a ``FileLogger`` for this path.
+        log_file_max_bytes: Rotation size of the ``log_file`` shorthand.
+        log_file_backup_count: Rotated files kept by the ``log_file`` shorthand.
+        log_file_mode: ``"rotate"`` or ``"watched"`` for the ``log_file`` shorthand.
+        log_lifecycle: Also write status transitions to the ``log_file`` shorthand.
+        encrypt_args_key: A Fernet key (or a list of keys, newest first) to encrypt task
+            arguments at rest.
+        max_concurrent_tasks: Most tasks running at once; the others wait, ordered by
+            priority. ``None``: no limit.
+        max_sync_threads: Size of a dedicated thread pool for sync tasks (``None``: the event
+            loop's default pool).
+        max_process_workers: Worker processes for ``executor="process"`` tasks
+            (``None``: one per CPU).
+        process_shutdown_timeout: Seconds to wait for process tasks at shutdown.
+        retention_days: Delete finished tasks older than this many days (checked every six
+            hours). ``None`` keeps history forever.
+        storage_url: Where tasks are stored: ``memory://`` or ``sqlite:///tasks.db``. Wins over
+            the other storage options; the ``TASKFLOW_STORAGE_URL`` environment variable is used
+            when no option names a storage. Default: ``memory://``.
+        recent_limit: Finished tasks kept in memory for quick access (history stays in storage).
+    """
+
+    def __init__(
+        self,
+        snapshot_db: str | None = None,
+        snapshot_backend: SnapshotBackend | None = None,
+        snapshot_interval: float = 60.0,
+        requeue_pending: bool = False,
+        merged_list_ttl: float = 5.0,
+        loggers: Sequence[TaskObserver] | None = None,
+        log_file: str | None = None,
+        log_file_max_bytes: int = 10_485_760,
+        log_file_backup_count: int = 5,
+        log_file_mode: str = "rotate",
+        log_lifecycle: bool = False,
+        encrypt_args_key: bytes | str | Sequence[bytes | str] | None = None,
+        max_concurrent_tasks: int | None = None,
+        max_sync_threads: int | None = None,
+        max_process_workers: int | None = None,
+        process_shutdown_timeout: float = 30.0,
+        retention_days: float | None = None,
+        *,
+        storage_url: str | None = None,
+        recent_limit: int = 1000,
+    ) -> None:
+        _positive("snapshot_interval", snapshot_interval)
+        _non_negative("merged_list_ttl", merged_list_ttl)
+        _non_negative("process_shutdown_timeout", process_shutdown_timeout)
+        _optional_count("max_concurrent_tasks", max_concurrent_tasks)
+        _optional_count("max_sync_threads", max_sync_threads)
+        _optional_count("max_process_workers", max_process_workers)
+        if retention_days is not None:
+            _positive("retention_days", retention_days)
+        if merged_list_ttl != 5.0:
+            warnings.warn(
+                "merged_list_ttl no longer has an effect: task lists are read from storage "
+                "directly, so there is no cache to expire",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        self.snapshot_interval = snapshot_interval
+        self.requeue_pending = requeue_pending
+        self.container = TaskflowContainer()
+        self.container.config.from_dict(
+            {
+                "storage_url": resolve_storage_url(
+                    storage_url=storage_url,
+                    snapshot_db=snapshot_db,
+                    snapshot_backend=snapshot_backend,
+                ),
+                "loggers": list(loggers or []),
+                "log_file": log_file,
+                "log_file_max_bytes": log_file_max_bytes,
+                "log_file_backup_count": log_file_backup_count,
+                "log_file_mode": log_file_mode,
+                "log_lifecycle": log_lifecycle,
+                "encrypt_args_key": encrypt_args_key,
+                "max_concurrent_tasks": max_concurrent_tasks,
+                "max_sync_threads": max_sync_threads,
+                "max_process_workers": max_process_workers,
+                "process_shutdown_timeout": process_shutdown_timeout,
+                "retention_days": retention_days,
+                "recent_limit": recent_limit,
+            }
+        )
+        # Build the adapters now so configuration errors surface here, not at first use.
+        # Nothing connects yet: storage opens in startup(), inside the application's loop.
+        self.container.storage()
+        self.container.cipher()
+        self.container.observer()
+
+    # -- public attributes --------------------------------------------------------------
+
+    @property
+    def service(self) -> TaskService:
+        """The application service behind this manager."""
+        service: TaskService = self.container.service()
+        return service
+
+    @property
+    def registry(self) -> TaskRegistry:
+        """The registered functions and their ``TaskConfig``."""
+        registry: TaskRegistry = self.container.registry()
+        return registry
+
+    @property
+    def store(self) -> TaskStore:
+        """Tasks this process is working on plus a window of recently finished ones."""
+        store: TaskStore = self.container.store()
+        return store
+
+    @property
+    def logger(self) -> LoggerChain | None:
+        """The observer chain, or ``None`` when no observer is configured."""
+        chain: LoggerChain | None = self.container.observer()
+        return chain
+
+    @property
+    def fernet(self) -> Any:
+        """The ``cryptography`` Fernet object when argument encryption is on, else ``None``."""
+        cipher = self.container.cipher()
+        return cipher.fernet if isinstance(cipher, FernetCipher) else None
+
+    @property
+    def retention_days(self) -> float | None:
+        return self.service.retention_days
+
+    @retention_days.setter
+    def retention_days(self, days: float | None) -> None:
+        if days is not None:
+            _positive("retention_days", days)
+        self.service.retention_days = days
+
+    # -- registration -------------------------------------------------------------------
+
+    @overload
+    def task(self, func: F, /) -> F: ...
+
+    @overload
+    def task(
+        self,
+        func: None = None,
+        /,
+        *,
+        retries: int = 0,
+        delay: float = 0.0,
+        backoff: float = 1.0,
+        persist: bool = False,
+        name: str | None = None,
+        requeue_on_interrupt: bool = False,
+        eager: bool = False,
+        priority: int | None = None,
+        executor: str | None = None,
+        max_delay: float | None = None,
+        jitter: float = 0.0,
+    ) -> Callable[[F], F]: ...
+
+    def task(
+        self,
+        func: F | None = None,
+        /,
+        *,
+        retries: int = 0,
+        delay: float = 0.0,
+        backoff: float = 1.0,
+        persist: bool = False,
+        name: str | None = None,
+        requeue_on_interrupt: bool = False,
+        eager: bool = False,
+        priority: int | None = None,
+        executor: str | None = None,
+        max_delay: float | None = None,
+        jitter: float = 0.0,
+    ) -> F | Callable[[F], F]:
+        """Register a function as a managed background task; the function is returned unchanged.
+
+        Args:
+            retries: Additional attempts after the first failure.
+            delay: Seconds before the first retry.
+            backoff: Multiplier applied to the delay on each further retry.
+            persist: Kept for compatibility; every task is stored when storage is durable.
+            name: Name in logs, the dashboard and storage (default: the function's name).
+            requeue_on_interrupt: Run again from the start when the process stopped while
+                the task was running. Only for idempotent functions.
+            eager: Start when ``add_task()`` is called, before the response is sent.
+            priority: Start at once, ahead of lower priorities when slots are limited.
+            executor: ``"async"``, ``"thread"`` or ``"process"``; default from the function.
+            max_delay: Cap on any single retry wait, in seconds.
+            jitter: Fraction (0 to 1) of each retry wait that may be randomly taken off.
+
+        Raises:
+            ValueError: For an invalid option, or an executor the function cannot run on.
+        """
+
+        def register(target: F) -> F:
+            config = TaskConfig(
+                name=name if name is not None else default_task_name(target),
+                retries=retries,
+                delay=delay,
+                backoff=backoff,
+                max_delay=max_delay,
+                jitter=jitter,
+                persist=persist,
+                requeue_on_interrupt=requeue_on_interrupt,
+                eager=eager,
+                priority=priority,
+                executor=ExecutorKind.parse(executor) if executor is not None else None,
+            )
+            self.registry.register(target, config)
+            return target
+
+        if func is not None:
+            return register(func)
+        # Validate options now, so a bad decorator fails before it is applied.
+        TaskConfig(
+            name=name or "task",
+            retries=retries,
+            delay=delay,
+            backoff=backoff,
+            max_delay=max_delay,
+            jitter=jitter,
+            priority=priority,
+            executor=ExecutorKind.parse(executor) if executor is not None else None,
+        )
+        return register
+
+    def schedule(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        """Periodic tasks (``every=`` / ``cron=``) are not available in this release yet."""
+        raise NotImplementedError(
+            "@task_manager.schedule() is not available in this release yet; "
+            "scheduled tasks arrive with the scheduler"
+        )
+
+    # -- enqueueing ---------------------------------------------------------------------
+
+    def submit(
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        tags: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        priority: int | None = None,
+        eager: bool | None = None,
+        after_response: Callable[..., None] | None = None,
+    ) -> str:
+        """Enqueue a call and arrange for it to run; returns the task id.
+
+        With ``after_response`` (a request's background list), ordinary tasks start after the
+        response as FastAPI's do; eager and prioritised tasks, and every task without a
+        request, start at once.
+        """
+        context = contextvars.copy_context()
+        service = self.service
+        result = service.enqueue(
+            func,
+            args,
+            kwargs,
+            tags=tags,
+            idempotency_key=idempotency_key,
+            priority=priority,
+            eager=eager,
+        )
+        if result.created:
+            if result.immediate or after_response is None:
+                service.dispatch_now(result.task_id, context)
+            else:
+                after_response(service.execute, result.task_id, context)
+        return result.task_id
+
+    def add_task(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        tags: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        priority: int | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Enqueue a task outside a request (start-up code, scripts); it starts at once."""
+        return self.submit(
+            func, args, kwargs, tags=tags, idempotency_key=idempotency_key, priority=priority
+        )
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        """The task with this id, from memory or storage."""
+        await self.service.ready()
+        return await self.service.queries.get(task_id)
+
+    async def cancel(self, task_id: str) -> TaskRecord:
+        """Cancel a pending or running task of this process."""
+        return await self.service.cancel(task_id)
+
+    # -- FastAPI integration ------------------------------------------------------------
+
+    async def get_tasks(self, background_tasks: BackgroundTasks) -> ManagedBackgroundTasks:
+        """FastAPI dependency: a ``ManagedBackgroundTasks`` sharing the request's task list."""
+        self.service.ensure_started()
+        return share(background_tasks, self)
+
+    @property
+    def background_tasks(
+        self,
+    ) -> Callable[[BackgroundTasks], Any]:
+        """Alias of :meth:`get_tasks`, for ``Depends(task_manager.background_tasks)``."""
+        return self.get_tasks
+
+    def install(self, app: FastAPI | None = None) -> None:
+        """Make every ``BackgroundTasks`` (and ``ManagedBackgroundTasks``) parameter receive a
+        managed instance bound to this manager. Process-wide."""
+        install_globally(self)
+
+    def init_app(self, app: FastAPI) -> None:
+        """Start and stop with ``app`` (composing with its own lifespan), commit new tasks
+        before each response is sent, and install the injection. Safe to call twice."""
+        attach_to_app(app, self)
+        self.install(app)
+
+    async def startup(self) -> None:
+        """Open storage, start background work and recover unfinished tasks."""
+        await self.service.startup()
+
+    async def shutdown(self) -> None:
+        """Interrupt running tasks, write everything to storage and release resources."""
+        await self.service.shutdown()
+
+
+def _positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+
+
+def _non_negative(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+
+def _optional_count(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be None or an integer >= 1, got {value!r}")

@@ -1,0 +1,174 @@
+"""Where task records live: the storage port.
+
+It is split by capability so each use case depends on what it needs; a storage adapter
+implements all of them (see :class:`TaskStorage`). The shape is made for write-behind batching
+(``save`` takes many records), bounded memory (history is read with filters and cursors, metrics
+are aggregated by the store) and several instances sharing one store (atomic claims,
+idempotency reservations and instance heartbeats).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from fastapi_taskflow.domain.metrics import TaskMetrics
+from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.task import TaskRecord
+
+
+@attrs.frozen(kw_only=True)
+class TaskQuery:
+    """Which tasks to list. Every field narrows the result; ``None`` means no condition."""
+
+    statuses: frozenset[TaskStatus] | None = None
+    func_name: str | None = None
+    #: Only tasks carrying this tag key with this value.
+    tag: tuple[str, str] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    source: str | None = None
+
+    def matches(self, record: TaskRecord) -> bool:
+        """Whether ``record`` satisfies every condition (used by in-memory stores)."""
+        if self.statuses is not None and record.status not in self.statuses:
+            return False
+        if self.func_name is not None and record.func_name != self.func_name:
+            return False
+        if self.tag is not None and record.tags.get(self.tag[0]) != self.tag[1]:
+            return False
+        if self.created_after is not None and record.created_at < self.created_after:
+            return False
+        if self.created_before is not None and record.created_at >= self.created_before:
+            return False
+        return self.source is None or record.source == self.source
+
+
+@attrs.frozen(kw_only=True)
+class TaskPage:
+    """One page of tasks, newest first, and the cursor of the next page (``None`` at the end)."""
+
+    items: Sequence[TaskRecord]
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class Cursor:
+    """Position after the last task of a page: tasks are ordered by (created_at, task_id) desc."""
+
+    created_at: datetime
+    task_id: str
+
+    def encode(self) -> str:
+        """An opaque token for API clients."""
+        raw = f"{self.created_at.isoformat()}|{self.task_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        """Read a token made by :meth:`encode`; ``ValueError`` for anything else."""
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            stamp, task_id = base64.urlsafe_b64decode(padded).decode().split("|", 1)
+            created_at = datetime.fromisoformat(stamp)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise ValueError(f"invalid cursor {token!r}") from None
+        if created_at.tzinfo is None:
+            raise ValueError(f"invalid cursor {token!r}")
+        return cls(created_at, task_id)
+
+    @classmethod
+    def after(cls, record: TaskRecord) -> Cursor:
+        """The cursor that continues after ``record``."""
+        return cls(record.created_at, record.task_id)
+
+    def precedes(self, record: TaskRecord) -> bool:
+        """Whether ``record`` comes after this cursor in newest-first order."""
+        return (record.created_at, record.task_id) < (self.created_at, self.task_id)
+
+
+class TaskRepository(Protocol):
+    """Task records: write in batches, read one, many, or their aggregates."""
+
+    async def save(self, records: Sequence[TaskRecord]) -> None:
+        """Insert or replace each record (by ``task_id``) in one transaction."""
+        ...
+
+    async def get(self, task_id: str) -> TaskRecord | None:
+        """The stored record, or ``None``."""
+        ...
+
+    async def query(self, query: TaskQuery, *, limit: int, cursor: Cursor | None = None) -> TaskPage:
+        """Matching tasks, newest first, at most ``limit`` of them, after ``cursor``."""
+        ...
+
+    async def metrics(self, query: TaskQuery) -> TaskMetrics:
+        """Counts per status and duration statistics of the matching tasks."""
+        ...
+
+    async def unfinished(self, *, limit: int) -> Sequence[TaskRecord]:
+        """Pending and running tasks, oldest first (candidates for recovery)."""
+        ...
+
+    async def delete_finished_before(self, cutoff: datetime) -> int:
+        """Delete terminal tasks that ended before ``cutoff``; returns how many."""
+        ...
+
+
+class WorkClaims(Protocol):
+    """Atomic ownership of unfinished tasks, so exactly one instance recovers each."""
+
+    async def claim(self, task_id: str, owner: str, expected_owner: str | None) -> bool:
+        """Set the task's owner to ``owner`` if it is still ``expected_owner``.
+
+        True for exactly one of several instances racing on the same task.
+        """
+        ...
+
+
+class IdempotencyKeys(Protocol):
+    """Keys that make one logical operation run once, however often it is submitted."""
+
+    async def reserve_idempotency_key(self, key: str, task_id: str) -> str:
+        """Bind ``key`` to ``task_id`` unless a task that did not fail already holds it.
+
+        Returns the id of the task that holds the key afterwards: ``task_id`` when this call
+        reserved it, the earlier task's id otherwise. Atomic across clients of one store.
+        """
+        ...
+
+
+class InstanceLeases(Protocol):
+    """Which processes are alive, so work of dead ones can be recovered."""
+
+    async def heartbeat(self, instance_id: str, now: datetime, ttl: float) -> None:
+        """Record that ``instance_id`` is alive until ``now + ttl``."""
+        ...
+
+    async def live_instances(self, now: datetime) -> frozenset[str]:
+        """Instances whose lease has not expired at ``now``."""
+        ...
+
+    async def release_instance(self, instance_id: str) -> None:
+        """Forget an instance on clean shutdown."""
+        ...
+
+
+class TaskStorage(TaskRepository, WorkClaims, IdempotencyKeys, InstanceLeases, Protocol):
+    """Everything a storage adapter provides, plus opening and closing connections."""
+
+    #: False for stores that lose everything with the process (``memory://``).
+    durable: bool
+
+    async def open(self) -> None:
+        """Connect and create the schema if needed. Called in the application's event loop."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

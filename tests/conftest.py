@@ -1,0 +1,3 @@
+"""Shared pytest fixtures for the fastapi-taskflow test suite."""
+
+from __future__ import annotations
