@@ -58,14 +58,23 @@ class ObserverFeed:
             self._idle.clear()
             self._wake.set()
 
+    async def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until every event emitted so far was delivered; False on timeout."""
+        if self._idle is None or self._consumer is None:
+            return not self._backlog
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
     async def close(self, timeout: float = 5.0) -> None:
         """Deliver what is queued (up to ``timeout`` seconds), then close the observer."""
         if self._consumer is not None:
-            try:
-                if self._idle is not None:
-                    await asyncio.wait_for(self._idle.wait(), timeout)
-            except asyncio.TimeoutError:
-                _log.warning("observers did not drain %d events before shutdown", len(self._backlog))
+            if not await self.drain(timeout):
+                _log.warning(
+                    "observers did not drain %d events before shutdown", len(self._backlog)
+                )
             self._consumer.cancel()
             await asyncio.gather(self._consumer, return_exceptions=True)
             self._consumer = None

@@ -96,9 +96,10 @@ class TaskService:
         if self.storage.durable:
             await self._heartbeat()
             await self._recover()
-        self._maintenance = asyncio.get_running_loop().create_task(
-            self._maintain(), name="taskflow-maintenance"
-        )
+        if self.storage.durable or self.retention_days is not None:
+            self._maintenance = asyncio.get_running_loop().create_task(
+                self._maintain(), name="taskflow-maintenance"
+            )
 
     def ensure_started(self) -> None:
         """Start in the background if nobody called :meth:`startup` (no lifespan wired)."""

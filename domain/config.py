@@ -8,9 +8,15 @@ from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.retry import RetryPolicy
 
 
-def _optional_priority(_inst: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+def _optional_priority(
+    _inst: object, attribute: attrs.Attribute[int | None], value: int | None
+) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ValueError(f"{attribute.name} must be an integer or None, got {value!r}")
+
+
+def _optional_executor(value: str | ExecutorKind | None) -> ExecutorKind | None:
+    return None if value is None else ExecutorKind.parse(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -38,9 +44,7 @@ class TaskConfig:
     #: Dispatch priority; higher runs first. ``None`` uses the request's background list.
     priority: int | None = attrs.field(default=None, validator=_optional_priority)
     #: Forced executor; ``None`` means chosen from the function (coroutine or not).
-    executor: ExecutorKind | None = attrs.field(
-        default=None, converter=attrs.converters.optional(ExecutorKind.parse)
-    )
+    executor: ExecutorKind | None = attrs.field(default=None, converter=_optional_executor)
     #: The retry policy built from the fields above (validates them).
     retry_policy: RetryPolicy = attrs.field(init=False)
 

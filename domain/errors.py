@@ -13,9 +13,7 @@ class InvalidTransition(TaskflowError):
     """A task was asked to move to a status its current status does not allow."""
 
     def __init__(self, task_id: str, current: TaskStatus, target: TaskStatus) -> None:
-        super().__init__(
-            f"task {task_id} cannot move from {current.value!r} to {target.value!r}"
-        )
+        super().__init__(f"task {task_id} cannot move from {current.value!r} to {target.value!r}")
         self.task_id = task_id
         self.current = current
         self.target = target

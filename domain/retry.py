@@ -6,8 +6,8 @@ import math
 
 import attrs
 
-# exp(700) is about 1e304 seconds: effectively forever, and still a finite float.
-_LOG_LONGEST_WAIT = 700.0
+# A finite stand-in for "forever" (about 3e292 years), so waits stay usable numbers.
+_LONGEST_WAIT = 1e300
 
 
 def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -77,13 +77,14 @@ class RetryPolicy:
             raise ValueError(f"retry_number starts at 1, got {retry_number}")
         if self.delay == 0.0:
             return 0.0
-        # Computed in log space so a large retry count cannot overflow to infinity.
-        log_wait = math.log(self.delay) + (retry_number - 1) * math.log(self.backoff)
+        try:
+            wait = self.delay * self.backoff ** (retry_number - 1)
+        except OverflowError:
+            wait = math.inf
         cap = self.max_delay if self.max_delay is not None else math.inf
-        wait = min(math.exp(min(log_wait, _LOG_LONGEST_WAIT)), cap)
+        wait = min(wait, cap, _LONGEST_WAIT)
         return wait * (1.0 - self.jitter * random_fraction)
 
     def schedule(self) -> list[float]:
         """The waits before each retry, without jitter: ``len() == retries``."""
         return [self.delay_before(n) for n in range(1, self.retries + 1)]
-

@@ -167,4 +167,3 @@ class TaskRecord:
         return attrs.evolve(
             self, logs=list(self.logs), tags=dict(self.tags), kwargs=dict(self.kwargs)
         )
-

@@ -38,7 +38,9 @@ class RedisBackend(SnapshotBackend):
         prefix: Prefix of every key written, so several apps can share one database.
     """
 
-    def __init__(self, url: str = "redis://localhost:6379/0", prefix: str = "fastapi_taskflow") -> None:
+    def __init__(
+        self, url: str = "redis://localhost:6379/0", prefix: str = "fastapi_taskflow"
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self.storage_url = url

@@ -103,7 +103,9 @@ class TaskRepository(Protocol):
         """The stored record, or ``None``."""
         ...
 
-    async def query(self, query: TaskQuery, *, limit: int, cursor: Cursor | None = None) -> TaskPage:
+    async def query(
+        self, query: TaskQuery, *, limit: int, cursor: Cursor | None = None
+    ) -> TaskPage:
         """Matching tasks, newest first, at most ``limit`` of them, after ``cursor``."""
         ...
 

@@ -21,13 +21,13 @@ LAYERS = ("domain", "ports", "application", "adapters", "entrypoints")
 # Non-Python files the dashboard needs at run time; they must travel in the wheel.
 PACKAGE_DATA_DIRS = ("entrypoints/fastapi/templates", "entrypoints/fastapi/static")
 
-# Top-level entries of a working tree that never belong in a build.
-_NOT_SOURCES = {".git", ".tox", ".nox", "build", "dist", "site", "node_modules"}
+# Top-level entries of a working tree that never belong in a build (hidden ones aside).
+_NOT_SOURCES = {"build", "dist", "site", "node_modules", "__pycache__"}
 
 
 def _is_build_input(path: Path) -> bool:
     name = path.name
-    if name in _NOT_SOURCES or name.endswith((".egg-info", "_cache")) or name == "__pycache__":
+    if name.startswith(".") or name in _NOT_SOURCES or name.endswith(".egg-info"):
         return False
     # Any virtualenv, whatever it is called.
     return not (path.is_dir() and (path / "pyvenv.cfg").exists())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+
 from fastapi_taskflow.ports.event_stream import TaskChange
 
 

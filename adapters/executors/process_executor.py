@@ -72,6 +72,10 @@ class ProcessExecutor:
     result and are replayed, with their original timestamps, when the call ends. Contextvars
     of the enqueuing code do not cross the process boundary.
 
+    Workers start by importing the task's module by name, as with any spawn or forkserver pool:
+    a script that starts the app itself (``python app.py``) must do so under
+    ``if __name__ == "__main__":``; ``uvicorn module:app`` needs nothing.
+
     Args:
         max_workers: Size of the pool; ``None`` lets ``ProcessPoolExecutor`` choose (the
             number of CPUs). The pool starts on the first call.

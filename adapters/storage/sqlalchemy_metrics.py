@@ -19,6 +19,14 @@ from fastapi_taskflow.domain.status import TaskStatus
 
 _P95 = 0.95
 
+#: Count, average, minimum and maximum of the recorded durations.
+_SUMMARY = (
+    func.count(tasks.c.duration),
+    func.avg(tasks.c.duration),
+    func.min(tasks.c.duration),
+    func.max(tasks.c.duration),
+)
+
 
 async def aggregate_metrics(
     connection: AsyncConnection, conditions: list[ColumnElement[bool]]
@@ -58,14 +66,6 @@ async def aggregate_metrics(
         durations=await _with_p95(connection, timed, tuple(overall)),
         functions=functions,
     )
-
-
-_SUMMARY = (
-    func.count(tasks.c.duration),
-    func.avg(tasks.c.duration),
-    func.min(tasks.c.duration),
-    func.max(tasks.c.duration),
-)
 
 
 async def _with_p95(

@@ -79,7 +79,7 @@ class SqlAlchemyTaskStorage:
         self._serializer = serializer
         self._echo = echo
         self._setup: EngineSetup | None = None
-        # Created in open(): a lock belongs to the event loop that first waits on it.
+        # Made again by open(): a lock belongs to the event loop that first waits on it.
         self._turn = asyncio.Lock()
 
     async def open(self) -> None:
@@ -248,8 +248,10 @@ class SqlAlchemyTaskStorage:
             holder = await connection.scalar(
                 select(keys.task_id).where(keys.idempotency_key == key)
             )
-            if holder is None or holder == task_id:
-                # The row vanished with its task in between: the key is free again.
+            if holder == task_id:
+                return task_id
+            if holder is None:
+                # The row was pruned with its task in between: the key is free again.
                 await connection.execute(
                     upsert(connection.dialect, idempotency_keys, ["task_id"]),
                     {"idempotency_key": key, "task_id": task_id},

@@ -25,10 +25,10 @@ def exact_string(length: int) -> TypeEngine[str]:
     Ids, keys and tags must not match case-insensitively (MySQL's default collation would) and
     must sort the same way on every database, or cursors would page differently per store.
     """
+    binary = mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin")
     return (
         String(length)
-        .with_variant(mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql")
-        .with_variant(mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mariadb")
+        .with_variant(binary, "mysql", "mariadb")
         .with_variant(postgresql.VARCHAR(length, collation="C"), "postgresql")
     )
 

@@ -26,7 +26,11 @@ class CommitBeforeResponse:
         writer = self.service.recorder.writer
 
         async def send_after_commit(message: Message) -> None:
-            if message["type"] == "http.response.start" and writer.backlog and self.service.started:
+            if (
+                message["type"] == "http.response.start"
+                and writer.backlog
+                and self.service.started
+            ):
                 await self.service.flush()
             await send(message)
 

@@ -36,9 +36,7 @@ def attach_to_app(app: FastAPI, manager: TaskManager) -> None:
             )
 
 
-def _wrap_lifespan(
-    inner: Callable[[Any], Any], manager: TaskManager
-) -> Callable[[Any], Any]:
+def _wrap_lifespan(inner: Callable[[Any], Any], manager: TaskManager) -> Callable[[Any], Any]:
     # Our start-up runs first so the app's own start-up code can enqueue tasks; our shutdown
     # runs last so tasks enqueued during the app's shutdown are still recorded.
     @asynccontextmanager

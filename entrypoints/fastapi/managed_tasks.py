@@ -1,4 +1,4 @@
-"""``ManagedBackgroundTasks``: FastAPI's ``BackgroundTasks`` whose ``add_task`` returns a task id."""
+"""``ManagedBackgroundTasks``: FastAPI's ``BackgroundTasks``, with task ids and tracking."""
 
 from __future__ import annotations
 
@@ -101,4 +101,4 @@ def install_globally(task_manager: TaskManager) -> None:
     if task_manager in _installed:
         _installed.remove(task_manager)
     _installed.append(task_manager)
-    dependency_utils.BackgroundTasks = ManagedBackgroundTasks  # type: ignore[misc]
+    dependency_utils.BackgroundTasks = ManagedBackgroundTasks  # type: ignore[attr-defined,assignment]

@@ -8,7 +8,7 @@ below, yielding a function that makes a new, unopened client of one empty store,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -74,7 +74,9 @@ class StoreClients:
 
 
 @pytest.fixture(params=list(STORES))
-async def store_clients(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreClients]:
+async def store_clients(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[StoreClients]:
     async with STORES[request.param](tmp_path) as factory:
         clients = StoreClients(factory)
         try:
@@ -93,3 +95,9 @@ async def storage(store_clients: StoreClients) -> TaskStorage:
 async def peer(storage: TaskStorage, store_clients: StoreClients) -> TaskStorage:
     """A second client of the same store as ``storage``, for races between instances."""
     return await store_clients.connect()
+
+
+@pytest.fixture
+def restart(store_clients: StoreClients) -> Callable[[], Awaitable[TaskStorage]]:
+    """Closes every client, as a stopping process would, and returns a fresh open client."""
+    return store_clients.restart

@@ -87,7 +87,9 @@ async def test_overall_counts_success_rate_and_durations(history: TaskStorage) -
 
 
 async def test_metrics_follow_the_query(history: TaskStorage) -> None:
-    metrics = await history.metrics(TaskQuery(func_name="email", statuses=frozenset({TaskStatus.SUCCESS})))
+    metrics = await history.metrics(
+        TaskQuery(func_name="email", statuses=frozenset({TaskStatus.SUCCESS}))
+    )
 
     assert dict(metrics.counts) == {TaskStatus.SUCCESS: 3}
     assert [function.func_name for function in metrics.functions] == ["email"]

@@ -20,7 +20,9 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def task(task_id: str, *, created: float = 0, func_name: str = "send_email", **fields: Any) -> TaskRecord:
+def task(
+    task_id: str, *, created: float = 0, func_name: str = "send_email", **fields: Any
+) -> TaskRecord:
     return TaskRecord(task_id=task_id, func_name=func_name, created_at=at(created), **fields)
 
 
@@ -161,27 +163,39 @@ async def mixed(storage: TaskStorage) -> TaskStorage:
     return storage
 
 
+def case(name: str, query: TaskQuery, expected: list[str]) -> Any:
+    return pytest.param(query, expected, id=name)
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        (TaskQuery(), ["pending", "running", "failed", "done"]),
-        (
+        case("everything", TaskQuery(), ["pending", "running", "failed", "done"]),
+        case(
+            "statuses",
             TaskQuery(statuses=frozenset({TaskStatus.SUCCESS, TaskStatus.FAILED})),
             ["failed", "done"],
         ),
-        (TaskQuery(statuses=frozenset()), []),
-        (TaskQuery(func_name="resize"), ["running", "done"]),
-        (TaskQuery(tag=("tenant", "acme")), ["failed", "done"]),
-        (TaskQuery(tag=("tenant", "nobody")), []),
-        (TaskQuery(tag=("kind", "x")), ["failed"]),
-        (TaskQuery(created_after=at(2)), ["pending", "running", "failed"]),
-        (TaskQuery(created_before=at(2)), ["done"]),
-        (TaskQuery(created_after=at(2), created_before=at(4)), ["running", "failed"]),
-        (TaskQuery(source="scheduled"), ["running"]),
-        (TaskQuery(source="manual"), ["pending", "failed", "done"]),
-        (TaskQuery(func_name="send_email", tag=("tenant", "acme")), ["failed"]),
+        case("no-statuses", TaskQuery(statuses=frozenset()), []),
+        case("func-name", TaskQuery(func_name="resize"), ["running", "done"]),
+        case("tag", TaskQuery(tag=("tenant", "acme")), ["failed", "done"]),
+        case("tag-value-unused", TaskQuery(tag=("tenant", "nobody")), []),
+        case("second-tag", TaskQuery(tag=("kind", "x")), ["failed"]),
+        case("created-after", TaskQuery(created_after=at(2)), ["pending", "running", "failed"]),
+        case("created-before", TaskQuery(created_before=at(2)), ["done"]),
+        case(
+            "created-between",
+            TaskQuery(created_after=at(2), created_before=at(4)),
+            ["running", "failed"],
+        ),
+        case("source-scheduled", TaskQuery(source="scheduled"), ["running"]),
+        case("source-manual", TaskQuery(source="manual"), ["pending", "failed", "done"]),
+        case(
+            "func-name-and-tag",
+            TaskQuery(func_name="send_email", tag=("tenant", "acme")),
+            ["failed"],
+        ),
     ],
-    ids=lambda value: repr(value) if isinstance(value, list) else None,
 )
 async def test_each_filter_narrows_the_result(
     mixed: TaskStorage, query: TaskQuery, expected: list[str]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,8 +10,6 @@ import pytest
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.storage import TaskQuery, TaskStorage
-
-from .conftest import StoreClients
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -108,7 +107,7 @@ async def test_a_pruned_task_is_gone_from_tag_queries(storage: TaskStorage) -> N
 
 
 async def test_a_durable_store_keeps_history_across_a_restart(
-    storage: TaskStorage, store_clients: StoreClients
+    storage: TaskStorage, restart: Callable[[], Awaitable[TaskStorage]]
 ) -> None:
     if not storage.durable:
         pytest.skip("this store keeps nothing once closed, by design")
@@ -117,7 +116,7 @@ async def test_a_durable_store_keeps_history_across_a_restart(
     await storage.save([record, task("pending", 2)])
     await storage.reserve_idempotency_key("order-1", "done")
 
-    reopened = await store_clients.restart()
+    reopened = await restart()
 
     stored = await reopened.get("done")
     assert stored is not None
