@@ -40,6 +40,7 @@ class WriteBehind:
         self._batch_size = batch_size
         self._backlog_warning = backlog_warning
         self._pending: dict[str, TaskRecord] = {}
+        self._in_flight = 0
         self._lock = threading.Lock()
         self._commit_lock: asyncio.Lock | None = None
         self._wake: asyncio.Event | None = None
@@ -50,8 +51,8 @@ class WriteBehind:
 
     @property
     def backlog(self) -> int:
-        """Snapshots waiting to be committed."""
-        return len(self._pending)
+        """Snapshots not yet committed: waiting, or in a commit still under way."""
+        return len(self._pending) + self._in_flight
 
     def put(self, record: TaskRecord) -> None:
         """Queue a snapshot of ``record`` for the next commit. Safe from any thread."""
@@ -115,6 +116,7 @@ class WriteBehind:
             batch = dict(list(self._pending.items())[: self._batch_size])
             for task_id in batch:
                 del self._pending[task_id]
+            self._in_flight = len(batch)
         try:
             await self._storage.save(list(batch.values()))
         except Exception as exc:
@@ -131,6 +133,8 @@ class WriteBehind:
                 )
             self._failing = True
             return False
+        finally:
+            self._in_flight = 0
         if self._failing:
             _log.warning("storage is reachable again; buffered task changes are being written")
             self._failing = False
