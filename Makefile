@@ -10,6 +10,8 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
+# Targets share one virtualenv; concurrent pip installs into it would race.
+.NOTPARALLEL:
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,7 +28,7 @@ PYTHON_IS_EXPLICIT := $(filter environment command line,$(origin PYTHON))
 .PHONY: help venv install install-docs demo test lint types imports docs check clean
 
 help:
-	@echo "make demo     run examples/basic_app.py with uvicorn on http://$(HOST):$(PORT)"
+	@echo "make demo     run examples/demo_app.py with uvicorn on http://$(HOST):$(PORT)"
 	@echo "make test     run the test suite (pytest)"
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make types    mypy -p fastapi_taskflow"
@@ -78,7 +80,7 @@ install-docs: venv
 	$(call install_extras,dev$(comma)docs)
 
 demo: install
-	"$(PY)" -m uvicorn examples.basic_app:app --host $(HOST) --port $(PORT)
+	"$(PY)" -m uvicorn examples.demo_app:app --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collected no test; make treats that as a failure, as it should.
 test: install

@@ -20,6 +20,11 @@ export function isLive(status) {
   return status === "pending" || status === "running";
 }
 
+/** The value as text, or "—" when there is none. */
+export function orDash(value) {
+  return value === null || value === undefined || value === "" ? "—" : String(value);
+}
+
 /**
  * Seconds as "340 ms", "12.5 s", "3m 20s" or "2h 5m"; "—" when unknown.
  * Rounding happens before choosing the unit, so 59.96 s reads "1m 0s", not "60.0 s".

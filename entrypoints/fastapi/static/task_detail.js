@@ -7,14 +7,10 @@ import {
   formatDateTime,
   formatDuration,
   isLive,
+  orDash,
   parseLogLine,
-  secondsSince,
 } from "./format.js";
-import { statusBadge } from "./task_table.js";
-
-function orDash(value) {
-  return value === null || value === undefined || value === "" ? "—" : String(value);
-}
+import { elapsed, scheduledBadge, statusBadge } from "./widgets.js";
 
 function field(label, value, className = "") {
   return [h("dt", {}, label), h("dd", { className }, value)];
@@ -24,10 +20,10 @@ function section(title, ...content) {
   return h("section", { className: "detail-section" }, h("h3", {}, title), ...content);
 }
 
-function durationText(task) {
+function durationValue(task) {
   if (task.duration !== null && task.duration !== undefined) return formatDuration(task.duration);
   if (task.status === "running" && task.start_time) {
-    return `running for ${formatDuration(secondsSince(task.start_time))}`;
+    return elapsed("span", {}, task.start_time, "running for ");
   }
   return "—";
 }
@@ -139,14 +135,6 @@ export class DetailPanel {
     this.render();
   }
 
-  /** Redraws elapsed times of a running task. */
-  tick() {
-    if (this.isOpen && this.task?.status === "running") {
-      this.snapshot = "";
-      this.render();
-    }
-  }
-
   close() {
     if (!this.isOpen) return;
     const taskId = this.task?.task_id;
@@ -206,7 +194,7 @@ export class DetailPanel {
       "div",
       { className: "detail-summary" },
       statusBadge(task.status),
-      task.source === "scheduled" ? h("span", { className: "tag-badge" }, "scheduled") : null,
+      task.source === "scheduled" ? scheduledBadge() : null,
       h("code", { className: "mono detail-id" }, task.task_id),
     );
   }
@@ -254,7 +242,7 @@ export class DetailPanel {
       field("Created", formatDateTime(task.created_at)),
       field("Started", formatDateTime(task.start_time)),
       field("Ended", formatDateTime(task.end_time)),
-      field("Duration", durationText(task)),
+      field("Duration", durationValue(task)),
       field("Idempotency key", orDash(task.idempotency_key), "mono"),
       field("Encrypted arguments", task.encrypted ? "yes" : "no"),
     );

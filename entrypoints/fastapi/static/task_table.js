@@ -1,25 +1,10 @@
 // The task list: one row per task, filtered on the page by the free-text search.
 
 import { h, replaceChildren } from "./dom.js";
-import {
-  formatDateTime,
-  formatDuration,
-  knownStatus,
-  secondsSince,
-} from "./format.js";
+import { formatDateTime, formatDuration, orDash } from "./format.js";
+import { elapsed, scheduledBadge, statusBadge } from "./widgets.js";
 
 const COLUMNS = 8;
-
-/** A coloured badge for a status. */
-export function statusBadge(status) {
-  const known = knownStatus(status);
-  return h(
-    "span",
-    { className: `badge status-${known}` },
-    h("span", { className: "badge-dot", "aria-hidden": "true" }),
-    status,
-  );
-}
 
 /** The text the search box looks through: id, function and every tag. */
 function haystack(task) {
@@ -37,27 +22,18 @@ export function matchesSearch(task, query) {
 
 function durationCell(task) {
   if (task.status === "running" && task.duration === null && task.start_time) {
-    return h(
-      "td",
-      { className: "num is-elapsed", title: "Running for" },
-      formatDuration(secondsSince(task.start_time)),
-    );
+    return elapsed("td", { className: "num is-elapsed", title: "Running for" }, task.start_time);
   }
   return h("td", { className: "num" }, formatDuration(task.duration));
 }
 
-function orDash(value) {
-  return value === null || value === undefined || value === "" ? "—" : String(value);
-}
-
-function row(task, selected, onSelect) {
-  const open = () => onSelect(task);
+function row(task, onSelect) {
+  const open = () => onSelect(task.task_id);
   return h(
     "tr",
     {
-      className: selected ? "task-row is-selected" : "task-row",
+      className: "task-row",
       tabindex: "0",
-      "aria-current": selected ? "true" : null,
       dataset: { taskId: task.task_id },
       onClick: open,
       onKeydown: (event) => {
@@ -77,9 +53,7 @@ function row(task, selected, onSelect) {
       "td",
       { className: "fn-cell" },
       h("span", { className: "fn-name" }, task.func_name),
-      task.source === "scheduled"
-        ? h("span", { className: "tag-badge", title: "Started by the scheduler" }, "scheduled")
-        : null,
+      task.source === "scheduled" ? scheduledBadge() : null,
     ),
     h("td", { className: "num col-optional" }, orDash(task.priority)),
     h("td", { className: "col-optional" }, orDash(task.executor)),
@@ -97,25 +71,50 @@ function messageRow(text) {
   return h("tr", { className: "empty-row" }, h("td", { colspan: String(COLUMNS) }, text));
 }
 
+// What each row shows; the table is rebuilt only when this changes, so refreshes keep text
+// selections and hover states.
+const drawn = new WeakMap();
+
+function fingerprint(tasks, query, emptyText) {
+  const fields = tasks.map((t) => [
+    t.task_id,
+    t.status,
+    t.func_name,
+    t.source,
+    t.priority,
+    t.executor,
+    t.retries_used,
+    t.duration,
+    t.start_time,
+    t.created_at,
+    t.tags,
+  ]);
+  return JSON.stringify([fields, query, emptyText]);
+}
+
 /**
  * Renders `tasks` into `tbody`, keeping keyboard focus on the same task across refreshes.
- * Returns how many rows matched the search.
+ * `onSelect` receives the task id of a clicked row. Returns how many rows match the search.
  */
 export function renderTasks(tbody, tasks, { query, selectedId, onSelect, emptyText }) {
+  const shown = tasks.filter((task) => matchesSearch(task, query));
+  const key = fingerprint(tasks, query, emptyText);
+  if (drawn.get(tbody) === key) {
+    markSelected(tbody, selectedId);
+    return shown.length;
+  }
+  drawn.set(tbody, key);
   const focusedId = tbody.contains(document.activeElement)
     ? document.activeElement.closest("tr")?.dataset.taskId
     : undefined;
-  const shown = tasks.filter((task) => matchesSearch(task, query));
   if (tasks.length === 0) {
     replaceChildren(tbody, messageRow(emptyText));
   } else if (shown.length === 0) {
     replaceChildren(tbody, messageRow("No loaded task matches the search."));
   } else {
-    replaceChildren(
-      tbody,
-      shown.map((task) => row(task, task.task_id === selectedId, onSelect)),
-    );
+    replaceChildren(tbody, shown.map((task) => row(task, onSelect)));
   }
+  markSelected(tbody, selectedId);
   if (focusedId !== undefined) {
     for (const tr of tbody.rows) {
       if (tr.dataset.taskId === focusedId) tr.focus({ preventScroll: true });

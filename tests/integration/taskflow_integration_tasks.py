@@ -1,0 +1,33 @@
+"""Task functions for the process-executor integration tests.
+
+Worker processes import this module by name, so the tests put this folder on ``sys.path``
+(workers inherit it) instead of relying on pytest's own import of test modules.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from fastapi_taskflow import task_log
+
+
+def count_primes(limit: int) -> int:
+    """CPU-bound work that reports, through ``task_log``, where and what it computed."""
+    task_log(f"counting primes below {limit} in process {os.getpid()}")
+    count = sum(
+        1 for n in range(2, limit) if all(n % d for d in range(2, math.isqrt(n) + 1))
+    )
+    task_log(f"found {count} primes", level="warning", count=count)
+    return count
+
+
+def describe(value: Any) -> str:
+    """Accepts anything; used to show what cannot be sent to a worker process."""
+    return repr(value)
+
+
+def refuse(reason: str) -> None:
+    """Fails in the worker, so the parent must report the worker's error and stack."""
+    raise PermissionError(f"refused: {reason}")
