@@ -7,6 +7,7 @@ import concurrent.futures
 import contextlib
 import multiprocessing
 import sys
+import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -107,7 +108,11 @@ class ProcessExecutor:
         self._mp_context = multiprocessing.get_context(mp_context or _default_start_method())
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._calls = InFlightCalls()
-        self._closed = False
+        # Pools retired by shutdown(); a later run() starts a fresh pool, so a task manager can
+        # be started again after it was shut down (tests, reloads).
+        self._terminated: weakref.WeakSet[concurrent.futures.ProcessPoolExecutor] = (
+            weakref.WeakSet()
+        )
 
     def check_function(self, func: Callable[..., Any]) -> None:
         """Accept module-level plain functions (and partials of them).
@@ -156,8 +161,6 @@ class ProcessExecutor:
             RuntimeError: the executor was shut down before or during the call.
             BrokenProcessPool: a worker died mid-call (the next call gets a fresh pool).
         """
-        if self._closed:
-            raise RuntimeError("the process executor has been shut down")
         payload = self._encode_call(invocation)
         task = invocation.scope.context
         fields: ContextFields = (task.task_id, task.func_name, task.attempt, dict(task.tags))
@@ -170,7 +173,7 @@ class ProcessExecutor:
             )
         except BrokenProcessPool as exc:
             self._forget(pool)
-            if self._closed:
+            if pool in self._terminated:
                 raise RuntimeError(
                     "the process executor shut down while the call was running; its worker "
                     "was terminated"
@@ -193,10 +196,10 @@ class ProcessExecutor:
         ``shutdown_timeout`` when ``None``); workers still busy after that are terminated.
         The event loop keeps running meanwhile.
         """
-        self._closed = True
         pool, self._pool = self._pool, None
         if pool is None:
             return
+        self._terminated.add(pool)
         limit = self._shutdown_timeout if timeout is None else timeout
         calls = self._calls.snapshot()
         for call in calls:

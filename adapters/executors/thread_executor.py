@@ -47,7 +47,6 @@ class ThreadExecutor:
         self._max_workers = max_workers
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._calls = InFlightCalls()
-        self._closed = False
 
     def check_function(self, func: Callable[..., Any]) -> None:
         """Accept plain callables; reject coroutine functions, which need the event loop.
@@ -79,8 +78,6 @@ class ThreadExecutor:
         Raises:
             RuntimeError: the executor was shut down before the call started.
         """
-        if self._closed:
-            raise RuntimeError("the thread executor has been shut down")
         # A Context cannot be entered by two threads at once, so each call gets its own copy.
         base = invocation.context if invocation.context is not None else contextvars.copy_context()
         call = functools.partial(
@@ -100,14 +97,13 @@ class ThreadExecutor:
         )
 
     async def shutdown(self, timeout: float) -> None:
-        """Stop accepting calls and wait up to ``timeout`` seconds for running ones.
+        """Release the dedicated pool, waiting up to ``timeout`` seconds for running calls.
 
         Calls still queued for a free thread are cancelled (their ``run`` raises
         ``RuntimeError``). Calls still running after ``timeout`` keep their threads until they
         return; the interpreter waits for them at exit, as for any ``ThreadPoolExecutor``. With
         the default executor there is nothing to release: the event loop owns it.
         """
-        self._closed = True
         pool, self._pool = self._pool, None
         if pool is None:
             return

@@ -66,7 +66,8 @@ async def wait_for_status(
 ) -> dict[str, Any]:
     """Poll ``GET /tasks/{task_id}`` until the task has one of ``statuses``; return its JSON.
 
-    Fails the test with the last status seen when ``timeout`` seconds pass first.
+    Fails the test with the last status seen when ``timeout`` seconds pass first, and at once
+    (with the task's error) when the task finished with a status not asked for.
     """
     wanted = set(statuses)
     deadline = time.monotonic() + timeout
@@ -78,6 +79,11 @@ async def wait_for_status(
             last = body["status"]
             if last in wanted:
                 return body
+            if TaskStatus(last).is_terminal:
+                pytest.fail(
+                    f"task {task_id} ended {last!r}, expected {sorted(wanted)}; "
+                    f"error: {body['error']}\n{body['stacktrace'] or ''}"
+                )
         else:
             last = f"HTTP {response.status_code}: {response.text}"
         if time.monotonic() > deadline:
@@ -104,6 +110,12 @@ async def wait_for_record(
             last = record.status.value
             if record.status in wanted:
                 return record
+            if record.status.is_terminal:
+                pytest.fail(
+                    f"task {task_id} ended {last!r}, expected "
+                    f"{sorted(status.value for status in wanted)}; error: {record.error}\n"
+                    f"{record.stacktrace or ''}"
+                )
         if time.monotonic() > deadline:
             names = sorted(status.value for status in wanted)
             pytest.fail(f"task {task_id} did not reach {names} in {timeout}s; last: {last}")

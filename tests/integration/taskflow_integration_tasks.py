@@ -16,9 +16,7 @@ from fastapi_taskflow import task_log
 def count_primes(limit: int) -> int:
     """CPU-bound work that reports, through ``task_log``, where and what it computed."""
     task_log(f"counting primes below {limit} in process {os.getpid()}")
-    count = sum(
-        1 for n in range(2, limit) if all(n % d for d in range(2, math.isqrt(n) + 1))
-    )
+    count = sum(1 for n in range(2, limit) if all(n % d for d in range(2, math.isqrt(n) + 1)))
     task_log(f"found {count} primes", level="warning", count=count)
     return count
 

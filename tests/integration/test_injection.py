@@ -195,4 +195,3 @@ async def test_get_tasks_uses_its_own_manager_even_when_another_one_is_installed
 
     assert record["func_name"] == "job"
     assert ran == ["job"]
-

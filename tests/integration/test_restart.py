@@ -231,4 +231,3 @@ async def test_pending_work_for_a_function_this_app_lacks_fails_naming_it(
     assert "retired_function" in body["error"]
     assert "not registered" in body["error"]
     assert delivered == []
-

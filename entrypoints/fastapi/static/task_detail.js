@@ -162,9 +162,21 @@ export class DetailPanel {
           ? `Could not cancel (${error.status}): ${error.detail}`
           : "Could not cancel: the server did not answer.";
       this.message = { kind: "error", text };
+      if (error instanceof ApiError) await this.reload(task.task_id);
     } finally {
       this.busy = false;
       if (this.task?.task_id === task.task_id) this.render(true);
+    }
+  }
+
+  /** Fetches the task again, e.g. after a refused cancel showed the copy was out of date. */
+  async reload(taskId) {
+    try {
+      const fresh = await this.api.task(taskId);
+      if (this.task?.task_id === taskId) this.task = fresh;
+      this.onChange(fresh);
+    } catch {
+      // The error already shown says enough; the panel keeps its copy.
     }
   }
 

@@ -212,8 +212,8 @@ async def test_shutdown_terminates_busy_workers(
     with pytest.raises(RuntimeError, match="worker was terminated"):
         await asyncio.wait_for(running, PATIENCE)
     await eventually(functools.partial(process_is_gone, pid))
-    with pytest.raises(RuntimeError, match="shut down"):
-        await executor.run(call(tasks.add, make_scope(), 1, 2))
+    # A task manager may start again after a shutdown: the next call gets fresh workers.
+    assert await executor.run(call(tasks.add, make_scope(), 1, 2)) == 3
 
 
 def process_is_gone(pid: int) -> bool:
