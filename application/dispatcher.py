@@ -52,6 +52,10 @@ class Dispatcher:
         """Tasks dispatched and not finished (waiting for a slot or running)."""
         return len(self._active)
 
+    def is_dispatched(self, task_id: str) -> bool:
+        """Whether ``task_id`` is waiting for a slot or running here."""
+        return task_id in self._active
+
     def start(self, task_id: str, context: contextvars.Context | None = None) -> None:
         """Begin ``task_id`` now, in the background. Must be called on the event loop."""
         if task_id in self._active:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -19,11 +19,12 @@ from fastapi_taskflow.application.queries import TaskQueries
 from fastapi_taskflow.application.recovery import recover_unfinished
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord, TaskSource
 from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.execution import Executor
 from fastapi_taskflow.ports.locks import LockManager
-from fastapi_taskflow.ports.storage import TaskStorage
+from fastapi_taskflow.ports.storage import TaskQuery, TaskStorage
 
 _log = logging.getLogger("fastapi_taskflow")
 
@@ -96,6 +97,7 @@ class TaskService:
         if self.storage.durable:
             await self._heartbeat()
             await self._recover()
+            await self._remember_recent()
         if self.storage.durable or self.retention_days is not None:
             self._maintenance = asyncio.get_running_loop().create_task(
                 self._maintain(), name="taskflow-maintenance"
@@ -193,6 +195,26 @@ class TaskService:
             task_id, recorder=self.recorder, dispatcher=self.dispatcher, clock=self.clock
         )
 
+    def abandon_unstarted(self, task_ids: Sequence[str], reason: str) -> int:
+        """Cancel tasks that were never dispatched and never will be (their request failed).
+
+        Returns how many were cancelled; tasks that started or finished are left alone.
+        """
+        cancelled = 0
+        for task_id in task_ids:
+            record = self.recorder.store.get(task_id)
+            if (
+                record is None
+                or record.status is not TaskStatus.PENDING
+                or self.dispatcher.is_dispatched(task_id)
+            ):
+                continue
+            record.cancel(self.clock.now())
+            record.error = reason
+            self.recorder.changed(record)
+            cancelled += 1
+        return cancelled
+
     async def flush(self) -> bool:
         """Write every buffered change to storage now."""
         return await self.recorder.writer.flush()
@@ -212,6 +234,16 @@ class TaskService:
             instance_id=self.instance_id,
         ):
             self.dispatcher.start(record.task_id)
+
+    async def _remember_recent(self) -> None:
+        # Warm the working set with the latest finished tasks, so an idempotency key reused
+        # right after a restart still finds its task (bounded by the store's recent_limit).
+        limit = self.recorder.store.recent_limit
+        if limit == 0:
+            return
+        page = await self.storage.query(TaskQuery(statuses=TERMINAL_STATUSES), limit=limit)
+        for record in page.items:  # newest first; each is placed before those already held
+            self.recorder.store.remember(record)
 
     async def _heartbeat(self) -> None:
         await self.storage.heartbeat(self.instance_id, self.clock.now(), LEASE_TTL)

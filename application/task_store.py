@@ -22,7 +22,7 @@ class TaskStore:
     def __init__(self, recent_limit: int = 1000) -> None:
         if recent_limit < 0:
             raise ValueError("recent_limit must be >= 0")
-        self._recent_limit = recent_limit
+        self.recent_limit = recent_limit
         self._live: dict[str, TaskRecord] = {}
         self._recent: OrderedDict[str, TaskRecord] = OrderedDict()
         self._keys: dict[str, str] = {}
@@ -45,11 +45,31 @@ class TaskStore:
             self._live.pop(record.task_id, None)
             self._recent[record.task_id] = record
             self._recent.move_to_end(record.task_id)
-            while len(self._recent) > self._recent_limit:
-                _, dropped = self._recent.popitem(last=False)
-                key = dropped.idempotency_key
-                if key is not None and self._keys.get(key) == dropped.task_id:
-                    del self._keys[key]
+            self._trim()
+
+    def _trim(self) -> None:
+        while len(self._recent) > self.recent_limit:
+            _, dropped = self._recent.popitem(last=False)
+            key = dropped.idempotency_key
+            if key is not None and self._keys.get(key) == dropped.task_id:
+                del self._keys[key]
+
+    def remember(self, record: TaskRecord) -> None:
+        """Add a finished task read back from storage (after a restart), unless already held.
+
+        This keeps idempotency keys of recent tasks working across restarts.
+        """
+        if record.status.is_live:
+            raise ValueError("remember() takes finished tasks; use add() for live ones")
+        with self._lock:
+            if record.task_id in self._live or record.task_id in self._recent:
+                return
+            self._recent[record.task_id] = record
+            self._recent.move_to_end(record.task_id, last=False)  # older than anything held
+            key = record.idempotency_key
+            if key is not None:
+                self._keys.setdefault(key, record.task_id)
+            self._trim()
 
     def get(self, task_id: str) -> TaskRecord | None:
         with self._lock:

@@ -1,4 +1,4 @@
-"""Tying a TaskManager to a FastAPI app: lifespan and commit-before-response."""
+"""Tying a TaskManager to a FastAPI app: its lifespan and per-request guarantees."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-from fastapi_taskflow.entrypoints.fastapi.commit_middleware import CommitBeforeResponse
+from fastapi_taskflow.entrypoints.fastapi.request_guard import RequestTaskGuard
 
 if TYPE_CHECKING:
     from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
@@ -26,14 +26,13 @@ def attach_to_app(app: FastAPI, manager: TaskManager) -> None:
         return
     attached.add(id(manager))
     app.router.lifespan_context = _wrap_lifespan(app.router.lifespan_context, manager)
-    if manager.service.storage.durable:
-        try:
-            app.add_middleware(CommitBeforeResponse, service=manager.service)
-        except RuntimeError:
-            _log.warning(
-                "init_app() was called after the app started; new tasks will be committed "
-                "in the background instead of before each response"
-            )
+    try:
+        app.add_middleware(RequestTaskGuard, service=manager.service)
+    except RuntimeError:
+        _log.warning(
+            "init_app() was called after the app started; new tasks will be committed in the "
+            "background instead of before each response"
+        )
 
 
 def _wrap_lifespan(inner: Callable[[Any], Any], manager: TaskManager) -> Callable[[Any], Any]:

@@ -84,7 +84,9 @@ def share(background_tasks: BackgroundTasks, task_manager: TaskManager) -> Manag
     if isinstance(background_tasks, ManagedBackgroundTasks):
         if background_tasks._task_manager is None:
             background_tasks._task_manager = task_manager
-        return background_tasks
+        if background_tasks._task_manager is task_manager:
+            return background_tasks
+        # Installed for another manager: this dependency still belongs to ``task_manager``.
     managed = ManagedBackgroundTasks(task_manager)
     managed.tasks = background_tasks.tasks  # the same list FastAPI runs after the response
     return managed

@@ -25,6 +25,7 @@ from fastapi_taskflow.entrypoints.fastapi.managed_tasks import (
     install_globally,
     share,
 )
+from fastapi_taskflow.entrypoints.fastapi.request_guard import deferred_by_request
 from fastapi_taskflow.entrypoints.storage_selection import resolve_storage_url
 from fastapi_taskflow.ports.observers import TaskObserver
 
@@ -317,6 +318,9 @@ class TaskManager:
                 service.dispatch_now(result.task_id, context)
             else:
                 after_response(service.execute, result.task_id, context)
+                deferred = deferred_by_request.get()
+                if deferred is not None:
+                    deferred.append(result.task_id)
         return result.task_id
 
     def add_task(

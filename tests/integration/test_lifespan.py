@@ -11,7 +11,7 @@ import pytest
 from fastapi import BackgroundTasks, FastAPI, Request
 
 from fastapi_taskflow import TaskAdmin, TaskManager
-from fastapi_taskflow.entrypoints.fastapi.commit_middleware import CommitBeforeResponse
+from fastapi_taskflow.entrypoints.fastapi.request_guard import RequestTaskGuard
 
 from .conftest import serve, wait_for_status
 
@@ -82,7 +82,7 @@ async def test_init_app_twice_is_harmless(tmp_path: Path) -> None:
     assert startups == ["startup"]
     assert ran == ["job"]
     assert [task["task_id"] for task in listed] == [task_id]
-    commits = [m for m in app.user_middleware if m.cls is CommitBeforeResponse]
+    commits = [m for m in app.user_middleware if m.cls is RequestTaskGuard]
     assert len(commits) == 1
 
 

@@ -100,3 +100,15 @@ async def test_an_argument_that_cannot_reach_a_worker_is_refused_inside_the_rout
     assert isinstance(refused[0], TaskArgumentError)
     assert "positional argument 0" in response.json()["detail"]
     assert listed == []  # nothing was enqueued
+
+
+async def test_process_tasks_still_run_when_the_same_app_is_started_again(
+    worker_tasks: ModuleType,
+) -> None:
+    """Test suites and reloaders start one app object several times; its pool must come back."""
+    app = build_app(worker_tasks, [])
+    for _ in range(2):
+        async with serve(app) as client:
+            task_id = (await client.post("/primes/100")).json()["task_id"]
+            record = await wait_for_status(client, task_id, ["success"], timeout=30)
+            assert any("found 25 primes" in line for line in record["logs"])

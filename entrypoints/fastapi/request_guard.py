@@ -1,0 +1,66 @@
+"""Per-request guarantees: new tasks are stored before the response, and tasks of a request
+that never sent its background work are not left behind."""
+
+from __future__ import annotations
+
+import contextvars
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fastapi_taskflow.application.task_service import TaskService
+
+#: Ids of tasks the current request deferred to "after the response". The list object is set
+#: by the middleware and shared with worker threads (sync routes), which append to it.
+deferred_by_request: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "fastapi_taskflow_deferred", default=None
+)
+
+ABANDONED = (
+    "not run: the request that enqueued it ended without running its background tasks "
+    "(it raised, or the response could not be sent)"
+)
+
+
+class RequestTaskGuard:
+    """ASGI middleware installed by ``init_app`` (and so by ``TaskAdmin``).
+
+    Before ``http.response.start`` leaves, buffered task changes are flushed to durable
+    storage: a client that received a task id can rely on the task surviving a crash. The flush
+    is one batched write shared by every request waiting on it, and costs nothing when no task
+    was enqueued.
+
+    FastAPI runs a request's background tasks only together with a successful response; when
+    the route raises, they are dropped. Tasks deferred that way are cancelled once the request
+    is over, instead of staying pending for ever (and running after the next restart).
+    """
+
+    def __init__(self, app: ASGIApp, service: TaskService) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        service = self.service
+        writer = service.recorder.writer
+        durable = service.storage.durable
+        deferred: list[str] = []
+        token = deferred_by_request.set(deferred)
+
+        async def send_after_commit(message: Message) -> None:
+            if (
+                durable
+                and message["type"] == "http.response.start"
+                and writer.backlog
+                and service.started
+            ):
+                await service.flush()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_after_commit)
+        finally:
+            deferred_by_request.reset(token)
+            if deferred:
+                service.abandon_unstarted(deferred, ABANDONED)
