@@ -17,6 +17,46 @@ from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.serializer import Serializer
 
 
+def _tags(value: Mapping[str, str] | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"tags must be a dict of str to str, got {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise ValueError(f"tags must map str to str; got {key!r}: {item!r}")
+    return dict(value)
+
+
+def _key(_inst: object, _attr: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValueError(f"idempotency_key must be a non-empty string, got {value!r}")
+
+
+def _priority(_inst: object, _attr: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"priority must be an integer, got {value!r}")
+
+
+def _eager(_inst: object, _attr: attrs.Attribute[bool | None], value: bool | None) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"eager must be True or False, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class EnqueueOptions:
+    """Per-call options of ``add_task()``; ``None`` means "use the task's default".
+
+    Validated on construction, so bad input fails where ``add_task()`` was called.
+    """
+
+    tags: dict[str, str] = attrs.field(factory=dict, converter=_tags)
+    idempotency_key: str | None = attrs.field(default=None, validator=_key)
+    priority: int | None = attrs.field(default=None, validator=_priority)
+    eager: bool | None = attrs.field(default=None, validator=_eager)
+    source: TaskSource = "manual"
+
+
 @attrs.frozen
 class Enqueued:
     """The outcome of an enqueue."""
@@ -59,28 +99,21 @@ class Enqueuer:
         func: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        *,
-        tags: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-        priority: int | None = None,
-        eager: bool | None = None,
-        source: TaskSource = "manual",
+        options: EnqueueOptions | None = None,
     ) -> Enqueued:
         """Create (or, by idempotency key, find) the task for this call.
 
         Raises:
-            ValueError: For invalid options (tags, key, priority, eager).
             TaskArgumentError: When the arguments cannot reach the executor or storage.
         """
+        options = options or EnqueueOptions()
         entry = self._registry.get(func) or self._registry.adhoc(func)
         config = entry.config
-        checked_tags = _check_tags(tags)
-        _check_key(idempotency_key)
-        effective_priority = config.priority if priority is None else _check_priority(priority)
-        effective_eager = config.eager if eager is None else _check_eager(eager)
+        priority = config.priority if options.priority is None else options.priority
+        eager = config.eager if options.eager is None else options.eager
 
-        if idempotency_key is not None:
-            existing = self._recorder.store.find_by_idempotency_key(idempotency_key)
+        if options.idempotency_key is not None:
+            existing = self._recorder.store.find_by_idempotency_key(options.idempotency_key)
             if existing is not None:
                 return Enqueued(existing, created=False, immediate=False)
 
@@ -98,46 +131,16 @@ class Enqueuer:
             created_at=self._clock.now(),
             args=tuple(args),
             kwargs=dict(kwargs),
-            tags=checked_tags,
-            idempotency_key=idempotency_key,
-            priority=effective_priority,
-            source=source,
+            tags=dict(options.tags),
+            idempotency_key=options.idempotency_key,
+            priority=priority,
+            source=options.source,
             executor=entry.executor,
             encrypted_payload=payload,
             instance_id=self._instance_id,
         )
         self._recorder.created(record)
-        return Enqueued(
-            record, created=True, immediate=effective_eager or effective_priority is not None
-        )
-
-
-def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, Mapping):
-        raise ValueError(f"tags must be a dict of str to str, got {type(tags).__name__}")
-    for key, value in tags.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise ValueError(f"tags must map str to str; got {key!r}: {value!r}")
-    return dict(tags)
-
-
-def _check_key(key: str | None) -> None:
-    if key is not None and (not isinstance(key, str) or not key):
-        raise ValueError(f"idempotency_key must be a non-empty string, got {key!r}")
-
-
-def _check_priority(priority: int) -> int:
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise ValueError(f"priority must be an integer, got {priority!r}")
-    return priority
-
-
-def _check_eager(eager: bool) -> bool:
-    if not isinstance(eager, bool):
-        raise ValueError(f"eager must be True or False, got {eager!r}")
-    return eager
+        return Enqueued(record, created=True, immediate=eager or priority is not None)
 
 
 def _check_storable(serializer: Serializer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

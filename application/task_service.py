@@ -12,7 +12,7 @@ from typing import Any
 from fastapi_taskflow.application.cancel import cancel_task
 from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.dispatcher import Dispatcher
-from fastapi_taskflow.application.enqueue import Enqueued, Enqueuer
+from fastapi_taskflow.application.enqueue import Enqueued, EnqueueOptions, Enqueuer
 from fastapi_taskflow.application.loop_bridge import LoopBridge
 from fastapi_taskflow.application.observer_feed import ObserverFeed
 from fastapi_taskflow.application.queries import TaskQueries
@@ -20,7 +20,7 @@ from fastapi_taskflow.application.recovery import recover_unfinished
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
-from fastapi_taskflow.domain.task import TaskRecord, TaskSource
+from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.execution import Executor
 from fastapi_taskflow.ports.locks import LockManager
@@ -161,24 +161,10 @@ class TaskService:
         func: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        *,
-        tags: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-        priority: int | None = None,
-        eager: bool | None = None,
-        source: TaskSource = "manual",
+        options: EnqueueOptions | None = None,
     ) -> Enqueued:
         """Accept a task (see :class:`Enqueuer`). Safe to call from any thread."""
-        return self.enqueuer.enqueue(
-            func,
-            args,
-            kwargs,
-            tags=tags,
-            idempotency_key=idempotency_key,
-            priority=priority,
-            eager=eager,
-            source=source,
-        )
+        return self.enqueuer.enqueue(func, args, kwargs, options)
 
     def dispatch_now(self, task_id: str, context: contextvars.Context | None = None) -> None:
         """Start a task immediately (eager or priority), from any thread."""

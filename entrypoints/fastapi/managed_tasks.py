@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import BackgroundTasks
 
+from fastapi_taskflow.application.enqueue import EnqueueOptions
+
 if TYPE_CHECKING:
     from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
 
@@ -64,16 +66,10 @@ class ManagedBackgroundTasks(BackgroundTasks):
                 "task_manager.install(app) (or TaskAdmin(..., auto_install=True)), or inject "
                 "Depends(task_manager.get_tasks)"
             )
-        return manager.submit(
-            func,
-            args,
-            kwargs,
-            tags=tags,
-            idempotency_key=idempotency_key,
-            priority=priority,
-            eager=eager,
-            after_response=self._append,
+        options = EnqueueOptions(
+            tags=tags, idempotency_key=idempotency_key, priority=priority, eager=eager
         )
+        return manager.submit(func, args, kwargs, options, after_response=self._append)
 
     def _append(self, func: Callable[..., Any], *args: Any) -> None:
         BackgroundTasks.add_task(self, func, *args)

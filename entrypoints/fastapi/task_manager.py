@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from fastapi import BackgroundTasks, FastAPI
 
 from fastapi_taskflow.adapters.crypto import FernetCipher
+from fastapi_taskflow.application.enqueue import EnqueueOptions
 from fastapi_taskflow.application.registry import TaskRegistry, default_task_name
 from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.domain.config import TaskConfig
-from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.entrypoints.backends import SnapshotBackend
 from fastapi_taskflow.entrypoints.container import TaskflowContainer
@@ -243,9 +243,9 @@ class TaskManager:
             ValueError: For an invalid option, or an executor the function cannot run on.
         """
 
-        def register(target: F) -> F:
-            config = TaskConfig(
-                name=name if name is not None else default_task_name(target),
+        def config_named(task_name: str) -> TaskConfig:
+            return TaskConfig(
+                name=task_name,
                 retries=retries,
                 delay=delay,
                 backoff=backoff,
@@ -255,24 +255,17 @@ class TaskManager:
                 requeue_on_interrupt=requeue_on_interrupt,
                 eager=eager,
                 priority=priority,
-                executor=ExecutorKind.parse(executor) if executor is not None else None,
+                executor=executor,
             )
-            self.registry.register(target, config)
+
+        def register(target: F) -> F:
+            task_name = name if name is not None else default_task_name(target)
+            self.registry.register(target, config_named(task_name))
             return target
 
         if func is not None:
             return register(func)
-        # Validate options now, so a bad decorator fails before it is applied.
-        TaskConfig(
-            name=name or "task",
-            retries=retries,
-            delay=delay,
-            backoff=backoff,
-            max_delay=max_delay,
-            jitter=jitter,
-            priority=priority,
-            executor=ExecutorKind.parse(executor) if executor is not None else None,
-        )
+        config_named(name if name is not None else "task")  # fail before being applied
         return register
 
     def schedule(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
@@ -289,11 +282,7 @@ class TaskManager:
         func: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        *,
-        tags: Mapping[str, str] | None = None,
-        idempotency_key: str | None = None,
-        priority: int | None = None,
-        eager: bool | None = None,
+        options: EnqueueOptions,
         after_response: Callable[..., None] | None = None,
     ) -> str:
         """Enqueue a call and arrange for it to run; returns the task id.
@@ -304,15 +293,7 @@ class TaskManager:
         """
         context = contextvars.copy_context()
         service = self.service
-        result = service.enqueue(
-            func,
-            args,
-            kwargs,
-            tags=tags,
-            idempotency_key=idempotency_key,
-            priority=priority,
-            eager=eager,
-        )
+        result = service.enqueue(func, args, kwargs, options)
         if result.created:
             if result.immediate or after_response is None:
                 service.dispatch_now(result.task_id, context)
@@ -333,9 +314,8 @@ class TaskManager:
         **kwargs: Any,
     ) -> str:
         """Enqueue a task outside a request (start-up code, scripts); it starts at once."""
-        return self.submit(
-            func, args, kwargs, tags=tags, idempotency_key=idempotency_key, priority=priority
-        )
+        options = EnqueueOptions(tags=tags, idempotency_key=idempotency_key, priority=priority)
+        return self.submit(func, args, kwargs, options)
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """The task with this id, from memory or storage."""

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from fastapi_taskflow.application.enqueue import EnqueueOptions
 from fastapi_taskflow.domain.errors import InvalidTransition, TaskNotFound
 from fastapi_taskflow.domain.status import TaskStatus
 
@@ -35,7 +36,7 @@ async def test_waiting_tasks_run_by_priority_then_arrival(make_harness: MakeHarn
     await wait_for(lambda: harness.record(blocking).status is TaskStatus.RUNNING, "blocker")
     queued = []
     for name, priority in [("low", 1), ("mid-a", 5), ("mid-b", 5), ("high", 10), ("none", None)]:
-        result = harness.service.enqueue(job, (name,), {}, priority=priority)
+        result = harness.service.enqueue(job, (name,), {}, EnqueueOptions(priority=priority))
         harness.service.dispatch_now(result.task_id)
         queued.append(result.task_id)
     await asyncio.sleep(0)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from cryptography.fernet import Fernet
 
+from fastapi_taskflow.application.enqueue import EnqueueOptions
 from fastapi_taskflow.domain.errors import TaskArgumentError
 from fastapi_taskflow.domain.status import TaskStatus
 
@@ -27,8 +28,12 @@ async def test_same_idempotency_key_returns_the_first_task(harness: Harness) -> 
         runs.append(order)
 
     harness.register(notify)
-    first = harness.service.enqueue(notify, ("o-1",), {}, idempotency_key="order-1")
-    again = harness.service.enqueue(notify, ("o-1",), {}, idempotency_key="order-1")
+    first = harness.service.enqueue(
+        notify, ("o-1",), {}, EnqueueOptions(idempotency_key="order-1")
+    )
+    again = harness.service.enqueue(
+        notify, ("o-1",), {}, EnqueueOptions(idempotency_key="order-1")
+    )
     assert (first.created, again.created) == (True, False)
     assert again.task_id == first.task_id
     await harness.service.execute(first.task_id)
@@ -40,10 +45,10 @@ async def test_a_failed_task_releases_its_idempotency_key(harness: Harness) -> N
         raise RuntimeError("smtp down")
 
     harness.register(notify)
-    first = harness.service.enqueue(notify, (), {}, idempotency_key="k")
+    first = harness.service.enqueue(notify, (), {}, EnqueueOptions(idempotency_key="k"))
     await harness.service.execute(first.task_id)
     assert harness.record(first.task_id).status is TaskStatus.FAILED
-    second = harness.service.enqueue(notify, (), {}, idempotency_key="k")
+    second = harness.service.enqueue(notify, (), {}, EnqueueOptions(idempotency_key="k"))
     assert second.created and second.task_id != first.task_id
 
 
@@ -56,7 +61,7 @@ async def test_a_key_held_in_storage_stops_a_duplicate_from_running(harness: Har
     harness.register(charge)
     # Another process (same store) already took the key.
     await harness.storage.reserve_idempotency_key("pay-9", "task-elsewhere")
-    result = harness.service.enqueue(charge, (), {}, idempotency_key="pay-9")
+    result = harness.service.enqueue(charge, (), {}, EnqueueOptions(idempotency_key="pay-9"))
     await harness.service.execute(result.task_id)
     record = harness.record(result.task_id)
     assert runs == []
@@ -82,7 +87,7 @@ async def test_invalid_options_are_refused_at_enqueue(
 
     harness.register(job)
     with pytest.raises(ValueError, match=message):
-        harness.service.enqueue(job, (), {}, **options)  # type: ignore[arg-type]
+        harness.service.enqueue(job, (), {}, EnqueueOptions(**options))  # type: ignore[arg-type]
     assert len(harness.service.recorder.store) == 0
 
 

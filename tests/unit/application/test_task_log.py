@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from fastapi_taskflow.application.enqueue import EnqueueOptions
 from fastapi_taskflow.application.task_log import get_task_context, task_log
 from fastapi_taskflow.domain.context import TaskContext
 
@@ -29,7 +30,9 @@ async def test_log_lines_reach_the_record_and_observers_with_tags_and_extras(
         task_log("row skipped", level="warning", row=7)
 
     harness.register(import_rows)
-    result = harness.service.enqueue(import_rows, (3,), {}, tags={"tenant": "acme"})
+    result = harness.service.enqueue(
+        import_rows, (3,), {}, EnqueueOptions(tags={"tenant": "acme"})
+    )
     await harness.service.execute(result.task_id)
     await harness.idle()
 
