@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import enum
 import logging
+from collections.abc import Callable
 
 from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.registry import TaskRegistry
@@ -102,6 +103,18 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*(task for _, task in tasks), return_exceptions=True)
         return len(tasks)
+
+    async def wait_for(self, select: Callable[[TaskRecord], bool], timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the tasks in flight that ``select`` picks."""
+        chosen = []
+        for task_id, task in self._active.items():
+            record = self._recorder.store.get(task_id)
+            if record is not None and not task.done() and select(record):
+                chosen.append(task)
+        if not chosen:
+            return True
+        _, pending = await asyncio.wait(chosen, timeout=timeout)
+        return not pending
 
     async def wait_idle(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for every task in flight to finish."""

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
 
+from fastapi_taskflow.domain.callables import is_async_callable
 from fastapi_taskflow.domain.config import TaskConfig
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.ports.execution import Executor
-
-
-def is_async_callable(func: Callable[..., Any]) -> bool:
-    """Whether calling ``func`` returns an awaitable (coroutine functions, partials of them,
-    and objects with an ``async def __call__``)."""
-    while hasattr(func, "func") and callable(func.func):  # functools.partial, possibly nested
-        func = func.func
-    if inspect.iscoroutinefunction(func):
-        return True
-    call = getattr(func, "__call__", None)  # noqa: B004 - we need the bound method itself
-    return call is not None and inspect.iscoroutinefunction(call)
 
 
 @attrs.frozen

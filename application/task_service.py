@@ -86,14 +86,38 @@ class TaskService:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        """Open storage, start background work and recover unfinished tasks. Idempotent."""
+        """Open storage, start background work and recover unfinished tasks. Idempotent, and
+        safe to call while a background start (see :meth:`ensure_started`) is under way."""
         if self._started:
             return
-        self.bridge.bind_running()
+        if self._starting is None or self._starting.done():
+            self._starting = asyncio.get_running_loop().create_task(self._start())
+        await asyncio.shield(self._starting)
+
+    def ensure_started(self) -> None:
+        """Start in the background if nobody called :meth:`startup` (no lifespan wired)."""
+        if self._started or (self._starting is not None and not self._starting.done()):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not on the loop: calls are held by the bridge until startup
+        self._starting = loop.create_task(self._start())
+        self._starting.add_done_callback(_log_start_failure)
+
+    async def ready(self) -> None:
+        """Wait until started (starting now if needed)."""
+        if not self._started:
+            await self.startup()
+
+    async def _start(self) -> None:
         await self.storage.open()
         self.recorder.writer.start()
         self.feed.start()
         self._started = True
+        # Calls held while no loop was known (enqueues from other threads) run from here on,
+        # once storage is open.
+        self.bridge.bind_running()
         if self.storage.durable:
             await self._heartbeat()
             await self._recover()
@@ -102,22 +126,6 @@ class TaskService:
             self._maintenance = asyncio.get_running_loop().create_task(
                 self._maintain(), name="taskflow-maintenance"
             )
-
-    def ensure_started(self) -> None:
-        """Start in the background if nobody called :meth:`startup` (no lifespan wired)."""
-        if self._started or (self._starting is not None and not self._starting.done()):
-            return
-        if not self.bridge.bind_running():
-            return
-        self._starting = asyncio.get_running_loop().create_task(self.startup())
-
-    async def ready(self) -> None:
-        """Wait until started (starting now if needed)."""
-        if self._started:
-            return
-        self.ensure_started()
-        if self._starting is not None:
-            await asyncio.shield(self._starting)
 
     async def shutdown(self) -> None:
         """Interrupt what is still running, write everything out and release resources."""
@@ -129,6 +137,8 @@ class TaskService:
             self._maintenance.cancel()
             await asyncio.gather(self._maintenance, return_exceptions=True)
             self._maintenance = None
+        # Process tasks get their documented grace period before they count as interrupted.
+        await self.dispatcher.wait_for(_runs_in_a_process, self._process_shutdown_timeout)
         interrupted = await self.dispatcher.interrupt_all()
         if interrupted:
             _log.info("shutdown interrupted %d running tasks", interrupted)
@@ -266,3 +276,12 @@ class TaskService:
         if deleted:
             _log.info("retention removed %d finished tasks", deleted)
         return deleted
+
+
+def _runs_in_a_process(record: TaskRecord) -> bool:
+    return record.executor is ExecutorKind.PROCESS and record.status is TaskStatus.RUNNING
+
+
+def _log_start_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("fastapi-taskflow could not start", exc_info=task.exception())

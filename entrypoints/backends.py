@@ -5,6 +5,8 @@ Each names a storage URL; the composition root turns the URL into a storage adap
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SnapshotBackend:
     """Base class of the storage backends accepted by ``TaskManager(snapshot_backend=...)``."""
@@ -20,14 +22,14 @@ class SqliteBackend(SnapshotBackend):
     """A SQLite file. Several processes on one host may share it.
 
     Args:
-        path: Path of the database file (created when missing).
+        db_path: Path of the database file (created when missing).
     """
 
-    def __init__(self, path: str = "tasks.db") -> None:
-        if not path:
+    def __init__(self, db_path: str = "tasks.db") -> None:
+        if not db_path:
             raise ValueError("SqliteBackend needs a file path")
-        self.path = path
-        self.storage_url = f"sqlite:///{path}"
+        self.db_path = db_path
+        self.storage_url = f"sqlite:///{db_path}"
 
 
 class RedisBackend(SnapshotBackend):
@@ -36,13 +38,21 @@ class RedisBackend(SnapshotBackend):
     Args:
         url: Connection URL, e.g. ``redis://localhost:6379/0``.
         prefix: Prefix of every key written, so several apps can share one database.
+        ttl: Seconds finished task records are kept (``None``: until pruned).
+        **client_kwargs: Extra options for the Redis client (timeouts, TLS, ...).
     """
 
     def __init__(
-        self, url: str = "redis://localhost:6379/0", prefix: str = "fastapi_taskflow"
+        self,
+        url: str = "redis://localhost:6379/0",
+        prefix: str = "fbtm:snapshots",
+        ttl: int | None = None,
+        **client_kwargs: Any,
     ) -> None:
         self.url = url
         self.prefix = prefix
+        self.ttl = ttl
+        self.client_kwargs = client_kwargs
         self.storage_url = url
 
 

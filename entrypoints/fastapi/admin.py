@@ -18,16 +18,17 @@ class TaskAdmin:
         app: The FastAPI application.
         task_manager: The manager whose tasks to show.
         path: Where to mount the routes (default ``/tasks``).
-        auto_install: Make bare ``BackgroundTasks`` parameters managed (see
-            ``TaskManager.install``).
         display_func_args: Include task arguments in API responses and the dashboard.
             Encrypted arguments are never shown.
+        auto_install: Make bare ``BackgroundTasks`` parameters managed (see
+            ``TaskManager.install``; ``init_app``, which TaskAdmin calls, installs too).
+        auth: Not available in this release yet (raises ``NotImplementedError``).
+        token_expiry: Not available in this release yet (raises ``NotImplementedError``).
+        secret_key: Not available in this release yet (raises ``NotImplementedError``).
+        poll_interval: Seconds between refreshes from storage for other instances' changes
+            (used once several instances share a store).
         title: Name shown in the dashboard header.
         retention_days: Overrides the manager's ``retention_days``.
-        poll_interval: Seconds between dashboard refreshes from storage.
-        auth: Not available in this release yet (raises ``NotImplementedError``).
-        secret_key: Not available in this release yet (raises ``NotImplementedError``).
-        token_expiry: Not available in this release yet (raises ``NotImplementedError``).
     """
 
     def __init__(
@@ -35,14 +36,14 @@ class TaskAdmin:
         app: FastAPI,
         task_manager: TaskManager,
         path: str = "/tasks",
-        auto_install: bool = False,
         display_func_args: bool = False,
+        auto_install: bool = False,
+        auth: Any = None,
+        token_expiry: int | None = None,
+        secret_key: str | None = None,
+        poll_interval: float = 30.0,
         title: str = "fastapi-taskflow",
         retention_days: float | None = None,
-        poll_interval: float = 30.0,
-        auth: Any = None,
-        secret_key: str | None = None,
-        token_expiry: int | None = None,
     ) -> None:
         for name, value in (("auth", auth), ("secret_key", secret_key)):
             if value is not None:

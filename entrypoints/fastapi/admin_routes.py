@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from fastapi_taskflow.domain.errors import InvalidTransition, TaskNotFound
 from fastapi_taskflow.domain.status import TaskStatus
-from fastapi_taskflow.entrypoints.fastapi.schemas import MetricsOut, TaskOut
+from fastapi_taskflow.entrypoints.fastapi.schemas import CancelOut, MetricsOut, TaskOut
 from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
 from fastapi_taskflow.ports.storage import TaskQuery
 
@@ -77,7 +77,7 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
 
     @router.post(
         "/{task_id}/cancel",
-        response_model=TaskOut,
+        response_model=CancelOut,
         responses={
             400: {"description": "The task already finished."},
             404: {"description": "No task with this id."},
@@ -85,7 +85,7 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         },
         summary="Cancel a pending or running task",
     )
-    async def cancel_task(task_id: str) -> TaskOut:
+    async def cancel_task(task_id: str) -> CancelOut:
         await service.ready()
         try:
             record = await service.cancel(task_id)
@@ -105,7 +105,7 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
             raise HTTPException(
                 status_code=409, detail=f"task {task_id} is owned by another instance"
             ) from None
-        return TaskOut.of(record, include_args=display_func_args)
+        return CancelOut(task_id=task_id, task=TaskOut.of(record, include_args=display_func_args))
 
     return router
 

@@ -3,6 +3,7 @@ that never sent its background work are not left behind."""
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,7 +32,8 @@ class RequestTaskGuard:
 
     FastAPI runs a request's background tasks only together with a successful response; when
     the route raises, they are dropped. Tasks deferred that way are cancelled once the request
-    is over, instead of staying pending for ever (and running after the next restart).
+    is over, instead of staying pending for ever (and running after the next restart). A
+    request cancelled by a stopping server leaves its tasks pending, for recovery.
     """
 
     def __init__(self, app: ASGIApp, service: TaskService) -> None:
@@ -60,6 +62,11 @@ class RequestTaskGuard:
 
         try:
             await self.app(scope, receive, send_after_commit)
+        except asyncio.CancelledError:
+            # The server is stopping (e.g. a graceful-shutdown timeout): the response may have
+            # promised these tasks, so they stay pending for recovery on the next start.
+            deferred.clear()
+            raise
         finally:
             deferred_by_request.reset(token)
             if deferred:

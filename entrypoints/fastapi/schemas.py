@@ -43,6 +43,13 @@ class TaskOut(BaseModel):
         return cls.model_validate(data)
 
 
+class CancelOut(BaseModel):
+    """The answer to a cancel request."""
+
+    task_id: str
+    task: TaskOut
+
+
 class DurationsOut(BaseModel):
     avg_duration: float | None
     min_duration: float | None
@@ -68,7 +75,15 @@ class CountsOut(DurationsOut):
     interrupted: int
     cancelled: int
     rejected: int
-    success_rate: float | None = Field(description="Successes over finished tasks (0 to 1).")
+    success_rate: float = Field(
+        description="Successes over all tasks counted (0 to 1; 0 when there are none)."
+    )
+    finished_success_rate: float | None = Field(
+        description="Successes over finished tasks (0 to 1; null before any finished)."
+    )
+    avg_duration_seconds: float = Field(
+        description="Mean duration of finished tasks in seconds (0 when there are none)."
+    )
 
 
 class MetricsOut(CountsOut):
@@ -89,8 +104,12 @@ class MetricsOut(CountsOut):
 
 def _counts(counts: Any, durations: DurationStats) -> dict[str, Any]:
     data: dict[str, Any] = {status.value: counts.get(status, 0) for status in TaskStatus}
-    data["total"] = sum(counts.values())
-    data["success_rate"] = success_rate(counts)
+    total = sum(counts.values())
+    data["total"] = total
+    # success_rate and avg_duration_seconds keep the meaning the original API gave them.
+    data["success_rate"] = data["success"] / total if total else 0.0
+    data["finished_success_rate"] = success_rate(counts)
+    data["avg_duration_seconds"] = round(durations.avg, 6) if durations.avg is not None else 0.0
     data.update(DurationsOut.fields_of(durations))
     return data
 

@@ -42,8 +42,8 @@ class TaskManager:
         snapshot_db: Path of a SQLite file to store tasks in (``sqlite:///<path>``).
         snapshot_backend: A backend from ``fastapi_taskflow.backends``; wins over
             ``snapshot_db``.
-        snapshot_interval: Longest time, in seconds, a change may wait in the write-behind
-            buffer. Changes are normally committed within milliseconds; this is a ceiling.
+        snapshot_interval: Kept for compatibility, no effect: task changes are committed
+            continuously in batches (and before each response), not on an interval.
         requeue_pending: Kept for compatibility. Unfinished tasks are always recovered from
             durable storage on start-up.
         merged_list_ttl: Kept for compatibility; lists are read from storage directly, so
@@ -100,6 +100,8 @@ class TaskManager:
         _optional_count("max_concurrent_tasks", max_concurrent_tasks)
         _optional_count("max_sync_threads", max_sync_threads)
         _optional_count("max_process_workers", max_process_workers)
+        if isinstance(recent_limit, bool) or not isinstance(recent_limit, int) or recent_limit < 0:
+            raise ValueError(f"recent_limit must be an integer >= 0, got {recent_limit!r}")
         if retention_days is not None:
             _positive("retention_days", retention_days)
         if merged_list_ttl != 5.0:
@@ -311,10 +313,18 @@ class TaskManager:
         tags: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         priority: int | None = None,
+        eager: bool | None = None,
         **kwargs: Any,
     ) -> str:
-        """Enqueue a task outside a request (start-up code, scripts); it starts at once."""
-        options = EnqueueOptions(tags=tags, idempotency_key=idempotency_key, priority=priority)
+        """Enqueue a task outside a request (start-up code, scripts); it starts at once.
+
+        ``tags``, ``idempotency_key``, ``priority`` and ``eager`` are options, as on
+        ``ManagedBackgroundTasks.add_task``; ``eager`` changes nothing here since the task
+        starts at once anyway.
+        """
+        options = EnqueueOptions(
+            tags=tags, idempotency_key=idempotency_key, priority=priority, eager=eager
+        )
         return self.submit(func, args, kwargs, options)
 
     async def get_task(self, task_id: str) -> TaskRecord | None:

@@ -181,6 +181,9 @@ async def test_metrics_count_tasks_by_status_and_function(deployment: Deployment
     assert metrics["by_function"]["send_email"]["total"] == 2
     assert metrics["by_function"]["sync_crm"]["failed"] == 1
     assert metrics["avg_duration"] is not None
+    # The original API's fields keep their names and meaning.
+    assert metrics["avg_duration_seconds"] == pytest.approx(metrics["avg_duration"], abs=1e-6)
+    assert metrics["finished_success_rate"] == pytest.approx(2 / 3)
 
 
 async def test_an_unknown_task_is_a_404(deployment: Deployment) -> None:

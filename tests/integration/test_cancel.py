@@ -89,7 +89,8 @@ async def test_cancelling_a_running_async_task_stops_it(
     response = await client.post(f"/tasks/{task_id}/cancel")
 
     assert response.status_code == 200
-    assert response.json()["status"] == "cancelled"
+    assert response.json()["task_id"] == task_id  # the original API's response shape
+    assert response.json()["task"]["status"] == "cancelled"
     assert gates.async_cleanup_ran.is_set()  # the task saw CancelledError at its await
     assert "wait_async" not in gates.ran
     record = (await client.get(f"/tasks/{task_id}")).json()
@@ -110,7 +111,7 @@ async def test_cancelling_a_pending_task_means_it_never_runs(
     response = await client.post(f"/tasks/{queued}/cancel")
 
     assert response.status_code == 200
-    assert response.json()["status"] == "cancelled"
+    assert response.json()["task"]["status"] == "cancelled"
     gates.async_release.set()
     await wait_for_status(client, blocker, ["success"])
     # One slot, first come first served: the task queued behind can only have finished after
@@ -132,7 +133,7 @@ async def test_cancelling_a_running_sync_task_returns_at_once(
     response = await client.post(f"/tasks/{task_id}/cancel")
 
     assert response.status_code == 200
-    assert response.json()["status"] == "cancelled"
+    assert response.json()["task"]["status"] == "cancelled"
     assert not gates.sync_finished.is_set()  # answered while the thread was still blocked
     gates.sync_release.set()
     await wait_for_event(gates.sync_finished, "the worker thread returned")

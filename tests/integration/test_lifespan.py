@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi_taskflow import TaskAdmin, TaskManager
 from fastapi_taskflow.entrypoints.fastapi.request_guard import RequestTaskGuard
 
-from .conftest import serve, wait_for_status
+from .conftest import serve, wait_for_status, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +113,26 @@ async def test_the_app_can_be_started_again_after_a_shutdown(tmp_path: Path) -> 
 
     assert ran == [1, 2]
     assert listed == {first, second}
+
+
+async def test_tasks_enqueued_before_startup_start_the_manager_once(tmp_path: Path) -> None:
+    """Enqueueing at import time (before the lifespan) must not start the manager twice."""
+    manager = TaskManager(snapshot_db=str(tmp_path / "tasks.db"))
+    ran: list[str] = []
+
+    @manager.task()
+    async def warm_up() -> None:
+        ran.append("warm_up")
+
+    names = {"taskflow-maintenance", "taskflow-write-behind", "taskflow-observers"}
+
+    def background_loops() -> list[str]:
+        return sorted(t.get_name() for t in asyncio.all_tasks() if t.get_name() in names)
+
+    manager.add_task(warm_up)  # no loop yet: held until start-up
+    app = FastAPI()
+    manager.init_app(app)
+    async with serve(app):
+        await wait_until(lambda: ran == ["warm_up"], "the held task to run")
+        assert background_loops() == ["taskflow-maintenance", "taskflow-write-behind"]
+    assert background_loops() == []
