@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import sys
 
 import pytest
 
@@ -102,7 +101,6 @@ async def test_the_enqueuing_context_reaches_sync_tasks(harness: Harness) -> Non
     assert seen == ["req-42"]
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio tasks take a context on 3.11+")
 async def test_the_enqueuing_context_reaches_async_tasks(harness: Harness) -> None:
     seen: list[str] = []
 
