@@ -5,11 +5,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES
 from fastapi_taskflow.domain.task import TaskRecord
-
-#: Statuses after which an idempotency key may be used again.
-KEY_RELEASING_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.REJECTED})
 
 
 class TaskStore:

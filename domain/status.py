@@ -49,3 +49,6 @@ TERMINAL_STATUSES = frozenset(
 
 #: Statuses a dead-letter replay may start from.
 RETRYABLE_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.INTERRUPTED, TaskStatus.REJECTED})
+
+#: A task in one of these statuses gives its idempotency key up to the next task that asks.
+KEY_RELEASING_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.REJECTED})

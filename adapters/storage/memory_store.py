@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from fastapi_taskflow.adapters.storage.storage_rules import (
-    KEY_RELEASING_STATUSES,
     UNFINISHED_STATUSES,
     at_rest,
     check_limit,
     latest_per_task,
 )
 from fastapi_taskflow.domain.metrics import DurationStats, FunctionMetrics, TaskMetrics
-from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.storage import Cursor, TaskPage, TaskQuery
 

@@ -35,13 +35,12 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_schema import (
     tasks,
 )
 from fastapi_taskflow.adapters.storage.storage_rules import (
-    KEY_RELEASING_STATUSES,
     UNFINISHED_STATUSES,
     check_limit,
     latest_per_task,
 )
 from fastapi_taskflow.domain.metrics import TaskMetrics
-from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
+from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TERMINAL_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.serializer import Serializer
 from fastapi_taskflow.ports.storage import Cursor, TaskPage, TaskQuery

@@ -8,9 +8,6 @@ from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 
-#: A task in one of these statuses gives its idempotency key up to the next task that asks.
-KEY_RELEASING_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.REJECTED})
-
 #: Statuses of tasks that still have to run or finish.
 UNFINISHED_STATUSES = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING})
 
