@@ -84,35 +84,23 @@ async def test_unknown_levels_are_refused() -> None:
         task_log("x", level="verbose")
 
 
-async def test_the_enqueuing_context_reaches_sync_tasks(harness: Harness) -> None:
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_the_enqueuing_context_reaches_the_task(harness: Harness, kind: str) -> None:
     seen: list[str] = []
 
-    def audit() -> None:
+    def record() -> None:
         seen.append(request_id.get())
 
-    harness.register(audit)
-    token = request_id.set("req-42")
+    async def record_async() -> None:
+        record()
+
+    audit = record if kind == "sync" else record_async
+    harness.register(audit, name="audit")
+    token = request_id.set(f"req-{kind}")
     try:
         result = harness.service.enqueue(audit, (), {})
         context = contextvars.copy_context()
     finally:
         request_id.reset(token)
     await harness.service.execute(result.task_id, context)
-    assert seen == ["req-42"]
-
-
-async def test_the_enqueuing_context_reaches_async_tasks(harness: Harness) -> None:
-    seen: list[str] = []
-
-    async def audit() -> None:
-        seen.append(request_id.get())
-
-    harness.register(audit)
-    token = request_id.set("req-7")
-    try:
-        result = harness.service.enqueue(audit, (), {})
-        context = contextvars.copy_context()
-    finally:
-        request_id.reset(token)
-    await harness.service.execute(result.task_id, context)
-    assert seen == ["req-7"]
+    assert seen == [f"req-{kind}"]
