@@ -12,6 +12,7 @@ from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.application.write_behind import WriteBehind
 from fastapi_taskflow.domain.events import LifecycleEvent, LogEvent, LogLevel
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.change_broadcast import ChangeBroadcast
 from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.event_stream import EventStream, TaskChange
 
@@ -29,10 +30,12 @@ class ChangeRecorder:
         feed: ObserverFeed,
         bridge: LoopBridge,
         clock: Clock,
+        broadcast: ChangeBroadcast,
     ) -> None:
         self.store = store
         self.writer = writer
         self._events = events
+        self._broadcast = broadcast
         self._feed = feed
         self._bridge = bridge
         self._clock = clock
@@ -83,6 +86,10 @@ class ChangeRecorder:
 
     def _notify(self, record: TaskRecord, event: LogEvent | LifecycleEvent) -> None:
         self._feed.emit(event)
-        self._events.publish(
-            TaskChange(task_id=record.task_id, func_name=record.func_name, status=record.status)
+        change = TaskChange(
+            task_id=record.task_id, func_name=record.func_name, status=record.status
         )
+        self._events.publish(change)
+        if isinstance(event, LifecycleEvent):
+            # Other instances need status changes only; they re-read a task for its logs.
+            self._broadcast.send(change)

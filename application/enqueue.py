@@ -12,6 +12,7 @@ from fastapi_taskflow.application.argument_codec import ArgumentCodec
 from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.domain.errors import TaskArgumentError
+from fastapi_taskflow.domain.limits import check_length
 from fastapi_taskflow.domain.task import TaskRecord, TaskSource
 from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.serializer import Serializer
@@ -25,12 +26,16 @@ def _tags(value: Mapping[str, str] | None) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
             raise ValueError(f"tags must map str to str; got {key!r}: {item!r}")
+        check_length("a tag key", key)
+        check_length("a tag value", item)
     return dict(value)
 
 
 def _key(_inst: object, _attr: attrs.Attribute[str | None], value: str | None) -> None:
     if value is not None and (not isinstance(value, str) or not value):
         raise ValueError(f"idempotency_key must be a non-empty string, got {value!r}")
+    if value is not None:
+        check_length("idempotency_key", value)
 
 
 def _priority(_inst: object, _attr: attrs.Attribute[int | None], value: int | None) -> None:
@@ -105,6 +110,7 @@ class Enqueuer:
 
         Raises:
             TaskArgumentError: When the arguments cannot reach the executor or storage.
+            StorageBacklogFull: When storage has fallen too far behind to take more tasks.
         """
         options = options or EnqueueOptions()
         entry = self._registry.get(func) or self._registry.adhoc(func)
@@ -118,6 +124,7 @@ class Enqueuer:
                 return Enqueued(existing, created=False, immediate=False)
 
         self._registry.executor(entry.executor).check_arguments(args, kwargs)
+        self._recorder.writer.admit()
         payload: bytes | None = None
         if self._codec.encrypts:
             payload = self._codec.seal(args, kwargs)

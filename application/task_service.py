@@ -16,22 +16,27 @@ from fastapi_taskflow.application.enqueue import Enqueued, EnqueueOptions, Enque
 from fastapi_taskflow.application.loop_bridge import LoopBridge
 from fastapi_taskflow.application.observer_feed import ObserverFeed
 from fastapi_taskflow.application.queries import TaskQueries
-from fastapi_taskflow.application.recovery import recover_unfinished
+from fastapi_taskflow.application.recovery import DEFAULT_MAX_CRASH_RERUNS, recover_unfinished
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.change_broadcast import ChangeBroadcast
 from fastapi_taskflow.ports.clock import Clock
+from fastapi_taskflow.ports.event_stream import EventStream
 from fastapi_taskflow.ports.execution import Executor
 from fastapi_taskflow.ports.locks import LockManager
 from fastapi_taskflow.ports.storage import TaskQuery, TaskStorage
 
 _log = logging.getLogger("fastapi_taskflow")
 
-#: Seconds an instance stays "alive" without renewing its lease.
-LEASE_TTL = 30.0
+#: Seconds an instance stays "alive" without renewing its lease (renewed every third of it).
+DEFAULT_LEASE_TTL = 30.0
 #: How often retention pruning runs when ``retention_days`` is set.
 RETENTION_INTERVAL = 6 * 3600.0
+#: Lock names of duties one instance performs for all.
+RECOVERY_LOCK = "taskflow:recovery"
+RETENTION_LOCK = "taskflow:retention"
 
 
 class TaskService:
@@ -56,9 +61,13 @@ class TaskService:
         clock: Clock,
         locks: LockManager,
         executors: Mapping[ExecutorKind, Executor],
+        events: EventStream,
+        broadcast: ChangeBroadcast,
         process_shutdown_timeout: float = 30.0,
         thread_shutdown_timeout: float = 5.0,
         retention_days: float | None = None,
+        max_crash_reruns: int = DEFAULT_MAX_CRASH_RERUNS,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
     ) -> None:
         self.instance_id = instance_id
         self.registry = registry
@@ -72,6 +81,10 @@ class TaskService:
         self.clock = clock
         self._locks = locks
         self._executors = executors
+        self.events = events
+        self._broadcast = broadcast
+        self._max_crash_reruns = max_crash_reruns
+        self._lease_ttl = lease_ttl
         self._process_shutdown_timeout = process_shutdown_timeout
         self._thread_shutdown_timeout = thread_shutdown_timeout
         self.retention_days = retention_days
@@ -112,6 +125,7 @@ class TaskService:
 
     async def _start(self) -> None:
         await self.storage.open()
+        await self._broadcast.open(self.events.publish)
         self.recorder.writer.start()
         self.feed.start()
         self._started = True
@@ -148,6 +162,7 @@ class TaskService:
                 self.recorder.writer.backlog,
             )
         await self.feed.close()
+        await self._broadcast.close()
         for kind, executor in self._executors.items():
             timeout = (
                 self._process_shutdown_timeout
@@ -228,8 +243,19 @@ class TaskService:
             recorder=self.recorder,
             clock=self.clock,
             instance_id=self.instance_id,
+            max_crash_reruns=self._max_crash_reruns,
         ):
             self.dispatcher.start(record.task_id)
+
+    async def _sweep(self, period: float) -> None:
+        # Claims are atomic, so sweeping is safe anywhere; the lock only spares the store N
+        # identical sweeps per period. A crashed leader's lock expires within two periods.
+        if not await self._locks.acquire(RECOVERY_LOCK, self.instance_id, ttl=2 * period):
+            return
+        try:
+            await self._recover()
+        finally:
+            await self._locks.release(RECOVERY_LOCK, self.instance_id)
 
     async def _remember_recent(self) -> None:
         # Warm the working set with the latest finished tasks, so an idempotency key reused
@@ -242,18 +268,18 @@ class TaskService:
             self.recorder.store.remember(record)
 
     async def _heartbeat(self) -> None:
-        await self.storage.heartbeat(self.instance_id, self.clock.now(), LEASE_TTL)
+        await self.storage.heartbeat(self.instance_id, self.clock.now(), self._lease_ttl)
 
     async def _maintain(self) -> None:
         since_retention = RETENTION_INTERVAL  # prune once soon after start-up
-        period = LEASE_TTL / 3
+        period = self._lease_ttl / 3
         while True:
             await self.clock.sleep(period)
             since_retention += period
             try:
                 if self.storage.durable:
                     await self._heartbeat()
-                    await self._recover()
+                    await self._sweep(period)
                 if self.retention_days is not None and since_retention >= RETENTION_INTERVAL:
                     since_retention = 0.0
                     await self.prune_history()
@@ -264,7 +290,7 @@ class TaskService:
         """Delete finished tasks older than ``retention_days`` (one instance at a time)."""
         if self.retention_days is None:
             return 0
-        key = "taskflow:retention"
+        key = RETENTION_LOCK
         if not await self._locks.acquire(key, self.instance_id, ttl=600):
             return 0
         try:

@@ -83,6 +83,11 @@ class TaskStore:
             return None
         return record
 
+    @property
+    def live_count(self) -> int:
+        """How many pending and running tasks this process holds."""
+        return len(self._live)
+
     def live(self) -> list[TaskRecord]:
         """Pending and running tasks of this process."""
         with self._lock:

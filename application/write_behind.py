@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 
+from fastapi_taskflow.domain.errors import StorageBacklogFull
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.storage import TaskRepository
@@ -25,6 +26,11 @@ class WriteBehind:
     everything put so far is stored (before an HTTP response that carries new task ids, at
     shutdown, before a query). While storage fails, snapshots stay buffered and are retried with
     a growing pause; nothing is dropped.
+
+    The buffer is bounded by ``max_backlog`` through admission: :meth:`admit` (called before a
+    new task is accepted) refuses once that many changes wait, with one clear log line, while
+    changes of tasks already accepted are always taken. Since a task has at most one buffered
+    snapshot, the buffer cannot outgrow the limit by more than the tasks already in flight.
     """
 
     def __init__(
@@ -33,12 +39,14 @@ class WriteBehind:
         clock: Clock,
         *,
         batch_size: int = 500,
-        backlog_warning: int = 100_000,
+        max_backlog: int = 100_000,
     ) -> None:
+        if max_backlog < 1:
+            raise ValueError(f"max_backlog must be >= 1, got {max_backlog!r}")
         self._storage = storage
         self._clock = clock
         self._batch_size = batch_size
-        self._backlog_warning = backlog_warning
+        self._max_backlog = max_backlog
         self._pending: dict[str, TaskRecord] = {}
         self._in_flight = 0
         self._lock = threading.Lock()
@@ -47,24 +55,41 @@ class WriteBehind:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
         self._failing = False
-        self._warned_backlog = False
+        self._refusing = False
 
     @property
     def backlog(self) -> int:
         """Snapshots not yet committed: waiting, or in a commit still under way."""
         return len(self._pending) + self._in_flight
 
+    @property
+    def max_backlog(self) -> int:
+        return self._max_backlog
+
+    def admit(self) -> None:
+        """Check there is room for a new task's changes. Safe from any thread.
+
+        Raises:
+            StorageBacklogFull: ``max_backlog`` changes are waiting for storage.
+        """
+        backlog = self.backlog
+        if backlog < self._max_backlog:
+            return
+        if not self._refusing:
+            self._refusing = True
+            _log.error(
+                "%d task changes are waiting to be written to storage (max_backlog=%d); new "
+                "tasks are refused until storage catches up",
+                backlog,
+                self._max_backlog,
+            )
+        raise StorageBacklogFull(backlog, self._max_backlog)
+
     def put(self, record: TaskRecord) -> None:
         """Queue a snapshot of ``record`` for the next commit. Safe from any thread."""
         snapshot = record.copy()
         with self._lock:
             self._pending[record.task_id] = snapshot
-            size = len(self._pending)
-        if size >= self._backlog_warning and not self._warned_backlog:
-            self._warned_backlog = True
-            _log.warning(
-                "%d task changes are waiting to be written to storage; is it reachable?", size
-            )
         self._signal()
 
     def start(self) -> None:
@@ -138,8 +163,9 @@ class WriteBehind:
         if self._failing:
             _log.warning("storage is reachable again; buffered task changes are being written")
             self._failing = False
-        if len(self._pending) < self._backlog_warning:
-            self._warned_backlog = False
+        if self._refusing and self.backlog < self._max_backlog:
+            self._refusing = False
+            _log.warning("the storage backlog is below max_backlog again; accepting new tasks")
         return True
 
     def _signal(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.limits import check_length
 from fastapi_taskflow.domain.retry import RetryPolicy
 
 
@@ -62,3 +63,4 @@ class TaskConfig:
     def _check_name(self, _attribute: attrs.Attribute[str], value: str) -> None:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"task name must be a non-empty string, got {value!r}")
+        check_length("task name", value)

@@ -44,3 +44,20 @@ class FunctionNotRegistered(TaskflowError, LookupError):
             "@task_manager.task() so it can be run from storage"
         )
         self.func_name = func_name
+
+
+class StorageBacklogFull(TaskflowError, RuntimeError):
+    """New tasks are refused because too many changes are waiting to reach storage.
+
+    Raised by ``add_task()`` while storage is unreachable (or slower than the work arriving)
+    and the write-behind buffer holds its limit. Tasks already accepted are unaffected: their
+    changes stay buffered and are written when storage catches up.
+    """
+
+    def __init__(self, backlog: int, limit: int) -> None:
+        super().__init__(
+            f"not accepting new tasks: {backlog} task changes are waiting to be written to "
+            f"storage (limit {limit}); is the database reachable?"
+        )
+        self.backlog = backlog
+        self.limit = limit

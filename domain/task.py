@@ -51,6 +51,10 @@ class TaskRecord:
     encrypted_payload: bytes | None = None
     #: The process that currently owns this task (set while pending or running).
     instance_id: str | None = None
+    #: The queue the task waits in for an execution slot.
+    queue: str = "default"
+    #: Times the task was started again because the process running it died.
+    crash_reruns: int = 0
 
     # -- derived -------------------------------------------------------------------------
 
@@ -160,6 +164,8 @@ class TaskRecord:
             "source": self.source,
             "executor": self.executor.value if self.executor else None,
             "encrypted": self.encrypted_payload is not None,
+            "queue": self.queue,
+            "crash_reruns": self.crash_reruns,
         }
 
     def copy(self) -> TaskRecord:

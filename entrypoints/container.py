@@ -15,7 +15,6 @@ from fastapi_taskflow.adapters.events import MemoryEventStream
 from fastapi_taskflow.adapters.executors.async_executor import AsyncExecutor
 from fastapi_taskflow.adapters.executors.process_executor import ProcessExecutor
 from fastapi_taskflow.adapters.executors.thread_executor import ThreadExecutor
-from fastapi_taskflow.adapters.locks import MemoryLockManager
 from fastapi_taskflow.adapters.observers import FileLogger, LoggerChain
 from fastapi_taskflow.adapters.serialization.tagged_json import TaggedJsonSerializer
 from fastapi_taskflow.application.argument_codec import ArgumentCodec
@@ -32,7 +31,7 @@ from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.application.write_behind import WriteBehind
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
-from fastapi_taskflow.entrypoints.storage_selection import build_storage
+from fastapi_taskflow.entrypoints.storage_selection import build_broadcast, build_storage
 from fastapi_taskflow.ports.cipher import Cipher
 from fastapi_taskflow.ports.execution import Executor
 from fastapi_taskflow.ports.observers import TaskObserver
@@ -107,10 +106,14 @@ class TaskflowContainer(containers.DeclarativeContainer):
     instance_id = providers.Singleton(new_instance_id)
     clock = providers.Singleton(SystemClock)
     serializer = providers.Singleton(TaggedJsonSerializer)
-    storage = providers.Singleton(build_storage, config.storage_url, serializer)
+    storage = providers.Singleton(
+        build_storage, config.storage_url, serializer, clock, config.storage_options
+    )
     cipher = providers.Singleton(build_cipher, config.encrypt_args_key)
-    locks = providers.Singleton(MemoryLockManager, clock)
     events = providers.Singleton(MemoryEventStream)
+    broadcast = providers.Singleton(
+        build_broadcast, config.storage_url, instance_id, config.storage_options
+    )
     observer = providers.Singleton(
         build_observer,
         config.loggers,
@@ -130,7 +133,9 @@ class TaskflowContainer(containers.DeclarativeContainer):
     registry = providers.Singleton(TaskRegistry, executors)
     store = providers.Singleton(TaskStore, config.recent_limit)
     bridge = providers.Singleton(LoopBridge)
-    writer = providers.Singleton(WriteBehind, storage, clock)
+    writer = providers.Singleton(
+        WriteBehind, storage, clock, max_backlog=config.max_storage_backlog
+    )
     feed = providers.Singleton(ObserverFeed, observer)
     recorder = providers.Singleton(
         ChangeRecorder,
@@ -140,6 +145,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         feed=feed,
         bridge=bridge,
         clock=clock,
+        broadcast=broadcast,
     )
     codec = providers.Singleton(ArgumentCodec, serializer, cipher)
     limiter = providers.Singleton(SlotLimiter, config.max_concurrent_tasks)
@@ -181,8 +187,13 @@ class TaskflowContainer(containers.DeclarativeContainer):
         feed=feed,
         bridge=bridge,
         clock=clock,
-        locks=locks,
+        # The store's own locks: shared by every instance using it.
+        locks=storage,
         executors=executors,
+        events=events,
+        broadcast=broadcast,
         process_shutdown_timeout=config.process_shutdown_timeout,
         retention_days=config.retention_days,
+        max_crash_reruns=config.max_crash_reruns,
+        lease_ttl=config.lease_ttl,
     )

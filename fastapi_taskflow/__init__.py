@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from fastapi_taskflow.domain.errors import (
         FunctionNotRegistered,
         InvalidTransition,
+        StorageBacklogFull,
         TaskArgumentError,
         TaskflowError,
         TaskNotFound,
@@ -55,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "ManagedBackgroundTasks": "fastapi_taskflow.entrypoints.fastapi.managed_tasks",
     "RetryPolicy": "fastapi_taskflow.domain.retry",
     "StdoutLogger": "fastapi_taskflow.adapters.observers",
+    "StorageBacklogFull": "fastapi_taskflow.domain.errors",
     "task_log": "fastapi_taskflow.application.task_log",
     "TaskAdmin": "fastapi_taskflow.entrypoints.fastapi.admin",
     "TaskArgumentError": "fastapi_taskflow.domain.errors",
@@ -82,6 +84,7 @@ __all__ = [
     "ManagedBackgroundTasks",
     "RetryPolicy",
     "StdoutLogger",
+    "StorageBacklogFull",
     "TaskAdmin",
     "TaskArgumentError",
     "TaskConfig",

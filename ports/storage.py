@@ -20,6 +20,7 @@ import attrs
 from fastapi_taskflow.domain.metrics import TaskMetrics
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.locks import LockManager
 
 
 @attrs.frozen(kw_only=True)
@@ -33,6 +34,7 @@ class TaskQuery:
     created_after: datetime | None = None
     created_before: datetime | None = None
     source: str | None = None
+    queue: str | None = None
 
     def matches(self, record: TaskRecord) -> bool:
         """Whether ``record`` satisfies every condition (used by in-memory stores)."""
@@ -45,6 +47,8 @@ class TaskQuery:
         if self.created_after is not None and record.created_at < self.created_after:
             return False
         if self.created_before is not None and record.created_at >= self.created_before:
+            return False
+        if self.queue is not None and record.queue != self.queue:
             return False
         return self.source is None or record.source == self.source
 
@@ -132,6 +136,18 @@ class WorkClaims(Protocol):
         """
         ...
 
+    async def claim_orphans(
+        self, owner: str, live: frozenset[str], *, limit: int
+    ) -> Sequence[TaskRecord]:
+        """Take over unfinished tasks whose owner is neither ``owner`` nor in ``live``.
+
+        At most ``limit`` pending or running tasks with no owner or a dead one become
+        ``owner``'s, oldest first, and are returned as stored afterwards (owned by ``owner``).
+        Atomic per task: of several instances sweeping at once, each orphan goes to exactly
+        one. Tasks already owned by ``owner`` are not returned.
+        """
+        ...
+
 
 class IdempotencyKeys(Protocol):
     """Keys that make one logical operation run once, however often it is submitted."""
@@ -161,8 +177,14 @@ class InstanceLeases(Protocol):
         ...
 
 
-class TaskStorage(TaskRepository, WorkClaims, IdempotencyKeys, InstanceLeases, Protocol):
-    """Everything a storage adapter provides, plus opening and closing connections."""
+class TaskStorage(
+    TaskRepository, WorkClaims, IdempotencyKeys, InstanceLeases, LockManager, Protocol
+):
+    """Everything a storage adapter provides, plus opening and closing connections.
+
+    Its locks (:class:`~fastapi_taskflow.ports.locks.LockManager`) are shared by every client
+    of the store, so leader duties run on one instance at a time.
+    """
 
     #: False for stores that lose everything with the process (``memory://``).
     durable: bool

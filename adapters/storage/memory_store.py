@@ -6,6 +6,8 @@ import heapq
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from fastapi_taskflow.adapters.clock.system_clock import SystemClock
+from fastapi_taskflow.adapters.locks.memory_locks import MemoryLockManager
 from fastapi_taskflow.adapters.storage.storage_rules import (
     UNFINISHED_STATUSES,
     at_rest,
@@ -15,6 +17,7 @@ from fastapi_taskflow.adapters.storage.storage_rules import (
 from fastapi_taskflow.domain.metrics import DurationStats, FunctionMetrics, TaskMetrics
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.storage import Cursor, TaskPage, TaskQuery
 
 
@@ -28,11 +31,12 @@ class MemoryTaskStorage:
 
     Args:
         max_finished: How many finished (terminal) tasks to keep.
+        clock: What lock expiry is measured with (the system clock by default).
     """
 
     durable = False
 
-    def __init__(self, *, max_finished: int = 10_000) -> None:
+    def __init__(self, *, max_finished: int = 10_000, clock: Clock | None = None) -> None:
         if max_finished < 0:
             raise ValueError(f"max_finished must be >= 0, got {max_finished!r}")
         self._max_finished = max_finished
@@ -45,6 +49,7 @@ class MemoryTaskStorage:
         self._key_holders: dict[str, str] = {}
         self._keys_of_task: dict[str, set[str]] = {}
         self._leases: dict[str, datetime] = {}
+        self._locks = MemoryLockManager(clock or SystemClock())
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -142,6 +147,25 @@ class MemoryTaskStorage:
         stored.instance_id = owner
         return True
 
+    async def claim_orphans(
+        self, owner: str, live: frozenset[str], *, limit: int
+    ) -> Sequence[TaskRecord]:
+        """Take over unfinished tasks with no owner or a dead one, oldest first."""
+        check_limit(limit)
+        orphans = [
+            record
+            for record in self._records.values()
+            if record.status in UNFINISHED_STATUSES
+            and record.instance_id != owner
+            and record.instance_id not in live
+        ]
+        orphans.sort(key=lambda record: (record.created_at, record.task_id))
+        claimed = []
+        for record in orphans[:limit]:
+            record.instance_id = owner
+            claimed.append(record.copy())
+        return claimed
+
     async def reserve_idempotency_key(self, key: str, task_id: str) -> str:
         """Bind ``key`` to ``task_id`` unless a task that did not fail already holds it."""
         holder = self._key_holders.get(key)
@@ -169,6 +193,16 @@ class MemoryTaskStorage:
     async def release_instance(self, instance_id: str) -> None:
         """Forget an instance on clean shutdown."""
         self._leases.pop(instance_id, None)
+
+    # -- locks -------------------------------------------------------------------------
+
+    async def acquire(self, key: str, owner: str, ttl: float) -> bool:
+        """Take ``key`` for ``ttl`` seconds (or extend it, when ``owner`` holds it)."""
+        return await self._locks.acquire(key, owner, ttl)
+
+    async def release(self, key: str, owner: str) -> bool:
+        """Give ``key`` up; False when ``owner`` did not hold it."""
+        return await self._locks.release(key, owner)
 
     # -- bounded memory ------------------------------------------------------------------
 

@@ -27,6 +27,8 @@ def query_conditions(query: TaskQuery) -> list[ColumnElement[bool]]:
         conditions.append(tasks.c.created_at < query.created_before)
     if query.source is not None:
         conditions.append(tasks.c.source == query.source)
+    if query.queue is not None:
+        conditions.append(tasks.c.queue == query.queue)
     return conditions
 
 

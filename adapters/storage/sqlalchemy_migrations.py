@@ -5,24 +5,59 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Column, Connection, Integer, MetaData, Table, func, insert, inspect, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.schema import CreateColumn
 
+from fastapi_taskflow.adapters.storage.schema_errors import SchemaTooNew
 from fastapi_taskflow.adapters.storage.sqlalchemy_schema import (
     SCHEMA_VERSION,
     metadata,
     schema_versions,
 )
+from fastapi_taskflow.adapters.storage.sqlalchemy_types import exact_string
 
 #: A step that alters existing tables from the previous version to its own.
 Migration = Callable[[Connection], None]
 
+
+def add_queue_and_crash_reruns(connection: Connection) -> None:
+    """Version 2: tasks name the queue they wait in and count their reruns after crashes.
+
+    Existing tasks get the default queue and no reruns. The step can be run again after a
+    partial run (MySQL commits each ``ALTER TABLE`` on its own, so a crash can leave one
+    column added): it adds only what is missing. The ``taskflow_locks`` table, also new in
+    version 2, is created with the other missing tables.
+    """
+    inspector = inspect(connection)
+    if not inspector.has_table("taskflow_tasks"):
+        return
+    # The columns as version 2 defined them, spelled here so later versions cannot change
+    # what this step does.
+    added = Table(
+        "taskflow_tasks",
+        MetaData(),
+        Column("queue", exact_string(255), nullable=False, server_default="default"),
+        Column("crash_reruns", Integer, nullable=False, server_default="0"),
+    )
+    present = {column["name"] for column in inspector.get_columns("taskflow_tasks")}
+    for column in added.columns:
+        if column.name not in present:
+            spec = CreateColumn(column).compile(dialect=connection.dialect)
+            connection.execute(sql_text(f"ALTER TABLE taskflow_tasks ADD COLUMN {spec}"))
+    indexes = {index["name"] for index in inspector.get_indexes("taskflow_tasks")}
+    if "ix_taskflow_tasks_queue_created" not in indexes:
+        connection.execute(
+            sql_text(
+                "CREATE INDEX ix_taskflow_tasks_queue_created"
+                " ON taskflow_tasks (queue, created_at)"
+            )
+        )
+
+
 #: Upgrade steps by the version they produce. Version 1 is the first shape, created directly.
 #: Tables that did not exist at all are created afterwards, at their current shape.
-MIGRATIONS: Mapping[int, Migration] = {}
-
-
-class SchemaTooNew(RuntimeError):
-    """The database was written by a newer version of fastapi-taskflow."""
+MIGRATIONS: Mapping[int, Migration] = {2: add_queue_and_crash_reruns}
 
 
 def upgrade_schema(
@@ -35,7 +70,9 @@ def upgrade_schema(
     """Create or upgrade the tables to version ``target``; returns the version found before.
 
     Returns 0 for a database that had no tables of ours. Opening a database that is already at
-    ``target`` changes nothing. Runs inside the caller's transaction.
+    ``target`` changes nothing. Runs inside the caller's transaction; instances that may open
+    one database at the same time must take turns around that transaction (see
+    :func:`~fastapi_taskflow.adapters.storage.sqlalchemy_upgrade_lock.upgrade_turn`).
 
     Raises:
         SchemaTooNew: the database is at a version above ``target``.

@@ -34,6 +34,8 @@ UPDATABLE_COLUMNS = (
     "executor",
     "encrypted_payload",
     "instance_id",
+    "queue",
+    "crash_reruns",
 )
 
 
@@ -66,6 +68,8 @@ def record_to_row(record: TaskRecord, serializer: Serializer) -> dict[str, Any]:
         "executor": record.executor.value if record.executor is not None else None,
         "encrypted_payload": record.encrypted_payload,
         "instance_id": record.instance_id,
+        "queue": record.queue,
+        "crash_reruns": record.crash_reruns,
     }
 
 
@@ -104,6 +108,8 @@ def row_to_record(row: RowMapping | Mapping[str, Any], serializer: Serializer) -
         if row["encrypted_payload"] is None
         else bytes(row["encrypted_payload"]),
         instance_id=row["instance_id"],
+        queue=row["queue"],
+        crash_reruns=row["crash_reruns"],
     )
 
 

@@ -12,12 +12,15 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_types import (
 )
 
 #: The shape the code below describes. Raise it together with a step in ``MIGRATIONS``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Lengths keep every index within MySQL's size limit under utf8mb4.
 _ID = exact_string(128)
 _NAME = exact_string(255)
 _STATE = 16
+
+#: The queue of tasks that name none (and of every task stored before queues existed).
+DEFAULT_QUEUE = "default"
 
 metadata = MetaData()
 
@@ -47,10 +50,14 @@ tasks = Table(
     Column("executor", String(_STATE)),
     Column("encrypted_payload", LongBytes),
     Column("instance_id", _ID),
+    # Server defaults, so rows written before version 2 read as the default queue, never rerun.
+    Column("queue", _NAME, nullable=False, server_default=DEFAULT_QUEUE),
+    Column("crash_reruns", Integer, nullable=False, server_default="0"),
     Index("ix_taskflow_tasks_created", "created_at", "task_id"),
     Index("ix_taskflow_tasks_status", "status"),
     Index("ix_taskflow_tasks_func_created", "func_name", "created_at"),
     Index("ix_taskflow_tasks_end_time", "end_time"),
+    Index("ix_taskflow_tasks_queue_created", "queue", "created_at"),
 )
 
 #: One row per tag of a task, so the tag filter can use an index on every database.
@@ -75,6 +82,16 @@ instances = Table(
     "taskflow_instances",
     metadata,
     Column("instance_id", _ID, primary_key=True),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+#: Named locks shared by every client of the store; a row whose ``expires_at`` has passed is
+#: free for the next taker.
+locks = Table(
+    "taskflow_locks",
+    metadata,
+    Column("name", _NAME, primary_key=True),
+    Column("owner", _NAME, nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
 )
 

@@ -7,8 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, exists, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import ColumnElement, RowMapping, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fastapi_taskflow.adapters.storage.sqlalchemy_dialects import insert_ignore, upsert
@@ -20,6 +19,7 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_engine import (
     normalize_url,
 )
 from fastapi_taskflow.adapters.storage.sqlalchemy_filters import after_cursor, query_conditions
+from fastapi_taskflow.adapters.storage.sqlalchemy_locks import SqlLockTable
 from fastapi_taskflow.adapters.storage.sqlalchemy_metrics import aggregate_metrics
 from fastapi_taskflow.adapters.storage.sqlalchemy_migrations import upgrade_schema
 from fastapi_taskflow.adapters.storage.sqlalchemy_rows import (
@@ -34,6 +34,7 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_schema import (
     task_tags,
     tasks,
 )
+from fastapi_taskflow.adapters.storage.sqlalchemy_upgrade_lock import upgrade_turn
 from fastapi_taskflow.adapters.storage.storage_rules import (
     UNFINISHED_STATUSES,
     check_limit,
@@ -51,6 +52,28 @@ _CHUNK = 500
 
 def _values(statuses: Iterable[TaskStatus]) -> list[str]:
     return sorted(status.value for status in statuses)
+
+
+async def _take_over(
+    connection: AsyncConnection,
+    task_ids: Sequence[str],
+    orphaned: Iterable[ColumnElement[bool]],
+    owner: str,
+) -> Sequence[RowMapping]:
+    """Give ``owner`` those of ``task_ids`` that are still orphans and not being taken by
+    another client; returns their rows as they were before."""
+    locking = (
+        select(tasks)
+        .where(tasks.c.task_id.in_(task_ids), *orphaned)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await connection.execute(locking)).mappings().all()
+    if rows:
+        taken = [row["task_id"] for row in rows]
+        await connection.execute(
+            update(tasks).where(tasks.c.task_id.in_(taken)).values(instance_id=owner)
+        )
+    return rows
 
 
 class SqlAlchemyTaskStorage:
@@ -80,6 +103,7 @@ class SqlAlchemyTaskStorage:
         self._setup: EngineSetup | None = None
         # Made again by open(): a lock belongs to the event loop that first waits on it.
         self._turn = asyncio.Lock()
+        self._locks = SqlLockTable(lambda: self._transaction(write=True))
 
     async def open(self) -> None:
         """Create the engine and bring the tables to the current schema version."""
@@ -100,18 +124,22 @@ class SqlAlchemyTaskStorage:
             await setup.engine.dispose()
 
     async def _upgrade_schema(self) -> None:
-        now = datetime.now(timezone.utc)
-        try:
-            async with self._transaction(write=True) as connection:
-                await connection.run_sync(upgrade_schema, now)
-        except DBAPIError:
-            # Another instance may have created the same tables at the same moment; the
-            # second attempt then finds them in place.
-            async with self._transaction(write=True) as connection:
-                await connection.run_sync(upgrade_schema, now)
+        # Instances starting together take turns, so each finds the schema either untouched
+        # or complete.
+        async with (
+            self._connection(write=True) as connection,
+            upgrade_turn(connection),
+            connection.begin(),
+        ):
+            await connection.run_sync(upgrade_schema, datetime.now(timezone.utc))
 
     @contextlib.asynccontextmanager
     async def _transaction(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        async with self._connection(write=write) as connection, connection.begin():
+            yield connection
+
+    @contextlib.asynccontextmanager
+    async def _connection(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
         setup = self._setup
         if setup is None:
             raise RuntimeError("the task storage is not open; call open() first")
@@ -120,8 +148,7 @@ class SqlAlchemyTaskStorage:
         async with turn, setup.engine.connect() as connection:
             if write:
                 await connection.execution_options(**{WRITE_OPTION: True})
-            async with connection.begin():
-                yield connection
+            yield connection
 
     # -- records -------------------------------------------------------------------------
 
@@ -229,48 +256,89 @@ class SqlAlchemyTaskStorage:
             result = await connection.execute(statement)
         return bool(result.rowcount == 1)
 
+    async def claim_orphans(
+        self, owner: str, live: frozenset[str], *, limit: int
+    ) -> Sequence[TaskRecord]:
+        """Take over unfinished tasks with no owner or a dead one, oldest first.
+
+        In one writing transaction, the oldest orphans are looked up without locking, then
+        locked through their primary keys with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL,
+        MySQL/MariaDB), checked again, and given to ``owner``. Sweepers racing each other skip
+        the rows another one is taking instead of waiting for them, so every orphan goes to
+        exactly one of them (a sweep may return fewer than ``limit`` tasks while others take
+        the rest). Locking only by primary key matters on MySQL/MariaDB, whose locking reads
+        lock every row they scan: a locking search for the oldest orphans would lock all
+        unfinished tasks, and block new ones from being inserted, until it commits. SQLite
+        drops the clause; its writing transaction already excludes every other writer.
+        """
+        check_limit(limit)
+        orphaned = (
+            tasks.c.status.in_(_values(UNFINISHED_STATUSES)),
+            or_(tasks.c.instance_id.is_(None), tasks.c.instance_id.not_in(sorted(live | {owner}))),
+        )
+        oldest = (
+            select(tasks.c.task_id)
+            .where(*orphaned)
+            .order_by(tasks.c.created_at, tasks.c.task_id)
+            .limit(limit)
+        )
+        rows: list[RowMapping] = []
+        async with self._transaction(write=True) as connection:
+            candidates = list((await connection.scalars(oldest)).all())
+            for start in range(0, len(candidates), _CHUNK):
+                chunk = candidates[start : start + _CHUNK]
+                rows.extend(await _take_over(connection, chunk, orphaned, owner))
+        position = {task_id: index for index, task_id in enumerate(candidates)}
+        rows.sort(key=lambda row: position[row["task_id"]])
+        claimed = [row_to_record(row, self._serializer) for row in rows]
+        for record in claimed:
+            record.instance_id = owner
+        return claimed
+
     async def reserve_idempotency_key(self, key: str, task_id: str) -> str:
         """Bind ``key`` to ``task_id`` unless a task that did not fail already holds it.
 
-        The key row is inserted if missing; a holder whose stored task failed, was cancelled or
-        was rejected is replaced by a conditional update on that holder, so of several racing
-        clients exactly one takes the key over.
+        A free key is taken by inserting its row. Taking a key over from a holder that failed,
+        was cancelled or was rejected happens in a second transaction that first locks the
+        key row (``FOR UPDATE``), so racing clients queue on it and exactly one replaces the
+        holder; the others then find the new holder and keep it.
+
+        The insert is not part of that second transaction on purpose: in MySQL/MariaDB an
+        insert that finds the row already there keeps a shared lock on it until its
+        transaction ends, and racers that each hold one and then want to update the row
+        deadlock.
         """
         keys = idempotency_keys.c
-        async with self._transaction(write=True) as connection:
-            inserted = await connection.execute(
-                insert_ignore(connection.dialect, idempotency_keys),
-                {"idempotency_key": key, "task_id": task_id},
-            )
+        reservation = {"idempotency_key": key, "task_id": task_id}
+        # Repeats only when the key row is pruned between the two steps.
+        while True:
+            async with self._transaction(write=True) as connection:
+                inserted = await connection.execute(
+                    insert_ignore(connection.dialect, idempotency_keys), reservation
+                )
             if inserted.rowcount == 1:
                 return task_id
-            holder = await connection.scalar(
-                select(keys.task_id).where(keys.idempotency_key == key)
-            )
-            if holder == task_id:
-                return task_id
-            if holder is None:
-                # The row was pruned with its task in between: the key is free again.
+            async with self._transaction(write=True) as connection:
+                holder = await connection.scalar(
+                    select(keys.task_id).where(keys.idempotency_key == key).with_for_update()
+                )
+                if holder is None:
+                    continue
+                if holder == task_id:
+                    return task_id
+                status = await connection.scalar(
+                    select(tasks.c.status).where(tasks.c.task_id == holder)
+                )
+                # A holder whose record is not saved yet is still being enqueued: it keeps
+                # the key.
+                if status is None or TaskStatus(status) not in KEY_RELEASING_STATUSES:
+                    return str(holder)
                 await connection.execute(
-                    upsert(connection.dialect, idempotency_keys, ["task_id"]),
-                    {"idempotency_key": key, "task_id": task_id},
+                    update(idempotency_keys)
+                    .where(keys.idempotency_key == key)
+                    .values(task_id=task_id)
                 )
                 return task_id
-            holder_released = exists().where(
-                tasks.c.task_id == holder, tasks.c.status.in_(_values(KEY_RELEASING_STATUSES))
-            )
-            taken = await connection.execute(
-                update(idempotency_keys)
-                .where(keys.idempotency_key == key, keys.task_id == holder, holder_released)
-                .values(task_id=task_id)
-            )
-            if taken.rowcount == 1:
-                return task_id
-            # Someone else changed the holder first: whoever holds the key now wins.
-            current = await connection.scalar(
-                select(keys.task_id).where(keys.idempotency_key == key)
-            )
-        return str(holder if current is None else current)
 
     # -- instance leases -----------------------------------------------------------------
 
@@ -299,3 +367,17 @@ class SqlAlchemyTaskStorage:
             await connection.execute(
                 delete(instances).where(instances.c.instance_id == instance_id)
             )
+
+    # -- locks -------------------------------------------------------------------------
+
+    async def acquire(self, key: str, owner: str, ttl: float) -> bool:
+        """Take ``key`` for ``ttl`` seconds (or extend it, when ``owner`` holds it).
+
+        Expiry follows this process's wall clock; see
+        :class:`~fastapi_taskflow.adapters.storage.sqlalchemy_locks.SqlLockTable`.
+        """
+        return await self._locks.acquire(key, owner, ttl)
+
+    async def release(self, key: str, owner: str) -> bool:
+        """Give ``key`` up; False when ``owner`` did not hold it (or it had expired)."""
+        return await self._locks.release(key, owner)

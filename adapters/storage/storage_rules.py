@@ -37,3 +37,9 @@ def check_limit(limit: int) -> None:
     """Reject page sizes that cannot make progress."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit!r}")
+
+
+def check_lock_ttl(ttl: float) -> None:
+    """Reject lock lifetimes that would expire before they are granted."""
+    if ttl <= 0:
+        raise ValueError(f"lock ttl must be > 0 seconds, got {ttl!r}")

@@ -31,6 +31,7 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
             str | None, Query(description="Only tasks with this tag, as key:value.")
         ] = None,
         source: Annotated[str | None, Query(pattern="^(manual|scheduled)$")] = None,
+        queue: Annotated[str | None, Query(description="Only tasks of this queue.")] = None,
         created_after: Annotated[datetime | None, Query()] = None,
         created_before: Annotated[datetime | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -45,6 +46,7 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
             created_after=_aware(created_after, "created_after"),
             created_before=_aware(created_before, "created_before"),
             source=source,
+            queue=queue,
         )
         await service.ready()
         try:

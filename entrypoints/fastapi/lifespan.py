@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
+from fastapi_taskflow.entrypoints.fastapi.error_responses import install_error_responses
 from fastapi_taskflow.entrypoints.fastapi.request_guard import RequestTaskGuard
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ def attach_to_app(app: FastAPI, manager: TaskManager) -> None:
         return
     attached.add(id(manager))
     app.router.lifespan_context = _wrap_lifespan(app.router.lifespan_context, manager)
+    install_error_responses(app)
     try:
         app.add_middleware(RequestTaskGuard, service=manager.service)
     except RuntimeError:

@@ -34,6 +34,10 @@ class TaskOut(BaseModel):
     source: str
     executor: str | None
     encrypted: bool = Field(description="Arguments are stored encrypted.")
+    queue: str = Field(description="The queue the task waits in.")
+    crash_reruns: int = Field(
+        description="Times the task was started again after the process running it died."
+    )
 
     @classmethod
     def of(cls, record: TaskRecord, *, include_args: bool) -> TaskOut:

@@ -17,7 +17,7 @@ from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.domain.config import TaskConfig
 from fastapi_taskflow.domain.task import TaskRecord
-from fastapi_taskflow.entrypoints.backends import SnapshotBackend
+from fastapi_taskflow.entrypoints.backends import RedisBackend, SnapshotBackend
 from fastapi_taskflow.entrypoints.container import TaskflowContainer
 from fastapi_taskflow.entrypoints.fastapi.lifespan import attach_to_app
 from fastapi_taskflow.entrypoints.fastapi.managed_tasks import (
@@ -26,7 +26,7 @@ from fastapi_taskflow.entrypoints.fastapi.managed_tasks import (
     share,
 )
 from fastapi_taskflow.entrypoints.fastapi.request_guard import deferred_by_request
-from fastapi_taskflow.entrypoints.storage_selection import resolve_storage_url
+from fastapi_taskflow.entrypoints.storage_selection import resolve_storage_url, storage_options
 from fastapi_taskflow.ports.observers import TaskObserver
 
 if TYPE_CHECKING:
@@ -65,10 +65,20 @@ class TaskManager:
         process_shutdown_timeout: Seconds to wait for process tasks at shutdown.
         retention_days: Delete finished tasks older than this many days (checked every six
             hours). ``None`` keeps history forever.
-        storage_url: Where tasks are stored: ``memory://`` or ``sqlite:///tasks.db``. Wins over
-            the other storage options; the ``TASKFLOW_STORAGE_URL`` environment variable is used
-            when no option names a storage. Default: ``memory://``.
+        storage_url: Where tasks are stored: ``memory://``, ``sqlite:///tasks.db``,
+            ``postgresql://…``, ``mysql://…`` (also MariaDB) or ``redis://…`` (see the storage
+            guide for drivers and options). Wins over the other storage options; the
+            ``TASKFLOW_STORAGE_URL`` environment variable is used when no option names a
+            storage. Default: ``memory://``.
         recent_limit: Finished tasks kept in memory for quick access (history stays in storage).
+        max_crash_reruns: How many times a ``requeue_on_interrupt`` task is started again after
+            the process running it died; past that it stays ``interrupted``, so a task that
+            crashes its process cannot loop forever.
+        max_storage_backlog: Task changes that may wait for storage (while it is unreachable
+            or slow) before ``add_task()`` refuses new tasks with ``StorageBacklogFull``.
+        lease_ttl: Seconds an instance counts as alive after its last heartbeat (sent every
+            third of it). Work of an instance silent for longer is taken over by the others:
+            a shorter lease means faster failover, and more heartbeat writes.
     """
 
     def __init__(
@@ -93,6 +103,9 @@ class TaskManager:
         *,
         storage_url: str | None = None,
         recent_limit: int = 1000,
+        max_crash_reruns: int = 3,
+        max_storage_backlog: int = 100_000,
+        lease_ttl: float = 30.0,
     ) -> None:
         _positive("snapshot_interval", snapshot_interval)
         _non_negative("merged_list_ttl", merged_list_ttl)
@@ -100,8 +113,13 @@ class TaskManager:
         _optional_count("max_concurrent_tasks", max_concurrent_tasks)
         _optional_count("max_sync_threads", max_sync_threads)
         _optional_count("max_process_workers", max_process_workers)
-        if isinstance(recent_limit, bool) or not isinstance(recent_limit, int) or recent_limit < 0:
-            raise ValueError(f"recent_limit must be an integer >= 0, got {recent_limit!r}")
+        _whole("recent_limit", recent_limit, minimum=0)
+        _whole("max_crash_reruns", max_crash_reruns, minimum=0)
+        _whole("max_storage_backlog", max_storage_backlog, minimum=1)
+        _positive("lease_ttl", lease_ttl)
+        if retention_days is None and isinstance(snapshot_backend, RedisBackend):
+            # The original RedisBackend expired finished records after ``ttl`` seconds.
+            retention_days = None if snapshot_backend.ttl is None else snapshot_backend.ttl / 86400
         if retention_days is not None:
             _positive("retention_days", retention_days)
         if merged_list_ttl != 5.0:
@@ -134,6 +152,10 @@ class TaskManager:
                 "process_shutdown_timeout": process_shutdown_timeout,
                 "retention_days": retention_days,
                 "recent_limit": recent_limit,
+                "storage_options": storage_options(snapshot_backend),
+                "max_crash_reruns": max_crash_reruns,
+                "max_storage_backlog": max_storage_backlog,
+                "lease_ttl": lease_ttl,
             }
         )
         # Build the adapters now so configuration errors surface here, not at first use.
@@ -385,3 +407,8 @@ def _non_negative(name: str, value: float) -> None:
 def _optional_count(name: str, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{name} must be None or an integer >= 1, got {value!r}")
+
+
+def _whole(name: str, value: int, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

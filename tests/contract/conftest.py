@@ -1,9 +1,9 @@
 """The storage adapters under contract: every test here runs once against each of them.
 
-To add a store (PostgreSQL, MySQL, Redis), write one more async context manager like those
-below, yielding a function that makes a new, unopened client of one empty store, and list it in
-``STORES``. A store reached through a server would read its URL from an environment variable
-(``TASKFLOW_TEST_POSTGRES_URL``, ...), skip when it is unset, and empty the tables on exit.
+To add a store, write one more async context manager like those below, yielding a function
+that makes a new, unopened client of one empty store, and list it in ``STORES``. Stores on a
+server get it from the session fixtures of ``tests/conftest.py`` (which skip, or fail in CI,
+when the server is unreachable) and leave it empty for the next test.
 """
 
 from __future__ import annotations
@@ -24,28 +24,84 @@ ClientFactory = Callable[[], TaskStorage]
 
 
 @asynccontextmanager
-async def memory_store(_tmp_path: Path) -> AsyncIterator[ClientFactory]:
+async def memory_store(
+    _tmp_path: Path, _request: pytest.FixtureRequest
+) -> AsyncIterator[ClientFactory]:
     store = MemoryTaskStorage()
     yield lambda: store
 
 
 @asynccontextmanager
-async def sqlite_file_store(tmp_path: Path) -> AsyncIterator[ClientFactory]:
+async def sqlite_file_store(
+    tmp_path: Path, _request: pytest.FixtureRequest
+) -> AsyncIterator[ClientFactory]:
     # Each client has its own engine and connections, as another process would.
     url = f"sqlite:///{tmp_path / 'tasks.db'}"
     yield lambda: SqlAlchemyTaskStorage(url, serializer=TaggedJsonSerializer())
 
 
 @asynccontextmanager
-async def sqlite_memory_store(_tmp_path: Path) -> AsyncIterator[ClientFactory]:
+async def sqlite_memory_store(
+    _tmp_path: Path, _request: pytest.FixtureRequest
+) -> AsyncIterator[ClientFactory]:
     store = SqlAlchemyTaskStorage("sqlite:///:memory:", serializer=TaggedJsonSerializer())
     yield lambda: store
 
 
-STORES: dict[str, Callable[[Path], AbstractAsyncContextManager[ClientFactory]]] = {
+def sql_server_store(
+    fixture: str,
+) -> Callable[[Path, pytest.FixtureRequest], AbstractAsyncContextManager[ClientFactory]]:
+    @asynccontextmanager
+    async def store(
+        _tmp_path: Path, request: pytest.FixtureRequest
+    ) -> AsyncIterator[ClientFactory]:
+        url = request.getfixturevalue(fixture)
+        drop_task_tables = request.getfixturevalue("drop_task_tables")
+        drop_task_tables(url)
+        try:
+            yield lambda: SqlAlchemyTaskStorage(url, serializer=TaggedJsonSerializer())
+        finally:
+            drop_task_tables(url)
+
+    return store
+
+
+@asynccontextmanager
+async def redis_store(
+    _tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[ClientFactory]:
+    from fastapi_taskflow.adapters.storage.redis_store import RedisTaskStorage
+
+    url = request.getfixturevalue("redis_url")
+    prefix = request.getfixturevalue("redis_prefix")
+    try:
+        yield lambda: RedisTaskStorage(url, serializer=TaggedJsonSerializer(), prefix=prefix)
+    finally:
+        await delete_redis_keys(url, prefix)
+
+
+async def delete_redis_keys(url: str, prefix: str) -> None:
+    """Remove every key under ``prefix``."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+STORES: dict[
+    str, Callable[[Path, pytest.FixtureRequest], AbstractAsyncContextManager[ClientFactory]]
+] = {
     "memory": memory_store,
     "sqlite-file": sqlite_file_store,
     "sqlite-memory": sqlite_memory_store,
+    "postgresql": sql_server_store("postgres_url"),
+    "mysql": sql_server_store("mysql_url"),
+    "redis": redis_store,
 }
 
 
@@ -77,7 +133,7 @@ class StoreClients:
 async def store_clients(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[StoreClients]:
-    async with STORES[request.param](tmp_path) as factory:
+    async with STORES[request.param](tmp_path, request) as factory:
         clients = StoreClients(factory)
         try:
             yield clients

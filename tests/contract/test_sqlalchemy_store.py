@@ -62,7 +62,7 @@ def sync_connection(created: Path) -> Iterator[Connection]:
 
 def test_a_new_database_records_the_current_schema_version(created: Path) -> None:
     assert read(created, "SELECT version FROM taskflow_schema_version") == [(SCHEMA_VERSION,)]
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
 
 
 async def test_opening_a_database_at_the_current_version_changes_nothing(created: Path) -> None:
@@ -78,30 +78,31 @@ async def test_opening_a_database_at_the_current_version_changes_nothing(created
 
 
 def test_an_older_database_is_upgraded_step_by_step(sync_connection: Connection) -> None:
+    current = SCHEMA_VERSION
     steps: list[int] = []
 
     def add_note_column(connection: Connection) -> None:
-        steps.append(2)
+        steps.append(current + 1)
         connection.execute(text("ALTER TABLE taskflow_tasks ADD COLUMN note TEXT"))
 
     def add_note_index(connection: Connection) -> None:
-        steps.append(3)
+        steps.append(current + 2)
         connection.execute(text("CREATE INDEX ix_note ON taskflow_tasks (note)"))
 
-    migrations = {2: add_note_column, 3: add_note_index}
+    migrations = {current + 1: add_note_column, current + 2: add_note_index}
 
-    found = upgrade_schema(sync_connection, T0, target=3, migrations=migrations)
-    again = upgrade_schema(sync_connection, T0, target=3, migrations=migrations)
+    found = upgrade_schema(sync_connection, T0, target=current + 2, migrations=migrations)
+    again = upgrade_schema(sync_connection, T0, target=current + 2, migrations=migrations)
 
-    assert (found, again) == (1, 3)
-    assert steps == [2, 3]
+    assert (found, again) == (current, current + 2)
+    assert steps == [current + 1, current + 2]
     versions = sync_connection.execute(text("SELECT version FROM taskflow_schema_version"))
-    assert sorted(row[0] for row in versions) == [1, 2, 3]
+    assert sorted(row[0] for row in versions) == [current, current + 1, current + 2]
 
 
 def test_a_database_from_a_newer_release_is_refused(sync_connection: Connection) -> None:
-    with pytest.raises(SchemaTooNew, match="schema version 1"):
-        upgrade_schema(sync_connection, T0, target=0, migrations={})
+    with pytest.raises(SchemaTooNew, match=f"schema version {SCHEMA_VERSION}"):
+        upgrade_schema(sync_connection, T0, target=SCHEMA_VERSION - 1, migrations={})
 
 
 def test_a_sqlite_file_uses_write_ahead_logging(created: Path) -> None:

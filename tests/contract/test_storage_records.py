@@ -48,6 +48,8 @@ async def test_every_field_survives_a_save_and_get(storage: TaskStorage) -> None
         source="scheduled",
         executor=ExecutorKind.PROCESS,
         instance_id="instance-a",
+        queue="reports",
+        crash_reruns=2,
     )
     record.start(at(1))
     record.add_log("first line")
@@ -158,7 +160,7 @@ async def mixed(storage: TaskStorage) -> TaskStorage:
     failed.fail(at(3), "boom")
     running = task("running", created=3, func_name="resize", source="scheduled")
     running.start(at(3))
-    pending = task("pending", created=4, tags={"tenant": "other"})
+    pending = task("pending", created=4, tags={"tenant": "other"}, queue="mail")
     await storage.save([done, failed, running, pending])
     return storage
 
@@ -190,6 +192,9 @@ def case(name: str, query: TaskQuery, expected: list[str]) -> Any:
         ),
         case("source-scheduled", TaskQuery(source="scheduled"), ["running"]),
         case("source-manual", TaskQuery(source="manual"), ["pending", "failed", "done"]),
+        case("queue", TaskQuery(queue="mail"), ["pending"]),
+        case("default-queue", TaskQuery(queue="default"), ["running", "failed", "done"]),
+        case("queue-unused", TaskQuery(queue="nothing-here"), []),
         case(
             "func-name-and-tag",
             TaskQuery(func_name="send_email", tag=("tenant", "acme")),

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,84 +13,15 @@ from fastapi_taskflow import TaskRecord, TaskStatus
 from fastapi_taskflow.adapters.serialization.tagged_json import TaggedJsonSerializer
 from fastapi_taskflow.adapters.storage.sqlalchemy_store import SqlAlchemyTaskStorage
 
-from .conftest import PATIENCE, POLL, wait_for_status
+from .conftest import PATIENCE, wait_for_status
+from .uvicorn_server import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-#: Seconds a fresh interpreter gets to import the app and start listening.
-STARTUP_PATIENCE = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    """A uvicorn subprocess serving ``taskflow_uvicorn_app:app``."""
-
-    def __init__(self, database: Path, log: Path) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        env = dict(os.environ, TASKFLOW_STORAGE_URL=f"sqlite:///{database}")
-        with log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "taskflow_uvicorn_app:app",
-                    "--app-dir",
-                    str(Path(__file__).parent),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_until_answering(self) -> None:
-        deadline = time.monotonic() + STARTUP_PATIENCE
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"uvicorn exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.base_url}/tasks/metrics", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn did not answer in {STARTUP_PATIENCE}s:\n{self.output()}")
-            time.sleep(POLL)
-
-    def terminate(self) -> int:
-        """SIGTERM, then wait for the exit; returns the exit code."""
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=PATIENCE)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            pytest.fail(f"uvicorn did not exit within {PATIENCE}s of SIGTERM:\n{self.output()}")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path / "tasks.db", tmp_path / "uvicorn.log")
+    running = Server(f"sqlite:///{tmp_path / 'tasks.db'}", tmp_path / "uvicorn.log")
     try:
         running.wait_until_answering()
         yield running

@@ -16,6 +16,7 @@ from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.domain.config import TaskConfig
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.entrypoints.container import TaskflowContainer
+from fastapi_taskflow.ports.change_broadcast import ChangeBroadcast
 
 DEFAULTS: dict[str, Any] = {
     "storage_url": "memory://",
@@ -32,13 +33,23 @@ DEFAULTS: dict[str, Any] = {
     "process_shutdown_timeout": 5.0,
     "retention_days": None,
     "recent_limit": 1000,
+    "storage_options": {},
+    "max_crash_reruns": 3,
+    "max_storage_backlog": 100_000,
+    "lease_ttl": 30.0,
 }
 
 
 class Harness:
     """The service under test and the fakes around it."""
 
-    def __init__(self, *, storage: MemoryTaskStorage | None = None, **config: Any) -> None:
+    def __init__(
+        self,
+        *,
+        storage: MemoryTaskStorage | None = None,
+        broadcast: ChangeBroadcast | None = None,
+        **config: Any,
+    ) -> None:
         self.container = TaskflowContainer()
         self.container.config.from_dict({**DEFAULTS, **config})
         self.clock = FakeClock()
@@ -47,6 +58,8 @@ class Harness:
         self.container.clock.override(providers.Object(self.clock))
         self.container.observer.override(providers.Object(self.observer))
         self.container.storage.override(providers.Object(self.storage))
+        if broadcast is not None:
+            self.container.broadcast.override(providers.Object(broadcast))
         self.service: TaskService = self.container.service()
 
     def register(self, func: Callable[..., Any], **options: Any) -> Callable[..., Any]:

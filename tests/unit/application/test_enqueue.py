@@ -77,6 +77,9 @@ async def test_a_key_held_in_storage_stops_a_duplicate_from_running(harness: Har
         ({"idempotency_key": ""}, "idempotency_key must be a non-empty string"),
         ({"priority": "urgent"}, "priority must be an integer"),
         ({"eager": "yes"}, "eager must be True or False"),
+        ({"idempotency_key": "k" * 256}, "idempotency_key must be at most 255 characters"),
+        ({"tags": {"t" * 256: "v"}}, "a tag key must be at most 255 characters"),
+        ({"tags": {"tenant": "v" * 256}}, "a tag value must be at most 255 characters"),
     ],
 )
 async def test_invalid_options_are_refused_at_enqueue(

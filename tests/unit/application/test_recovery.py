@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,80 @@ async def test_startup_runs_recovered_tasks() -> None:
         assert stored is not None and stored.status is TaskStatus.SUCCESS
     finally:
         await service.shutdown()
+
+
+async def recover(harness: Harness, **options: Any) -> list[str]:
+    records = await recover_unfinished(
+        storage=harness.storage,
+        registry=harness.service.registry,
+        recorder=harness.service.recorder,
+        clock=harness.clock,
+        instance_id="me",
+        **options,
+    )
+    return [record.task_id for record in records]
+
+
+async def stored(harness: Harness, task_id: str) -> TaskRecord:
+    await harness.service.flush()
+    record = await harness.storage.get(task_id)
+    assert record is not None
+    return record
+
+
+async def test_a_task_that_keeps_killing_its_process_stops_being_rerun(harness: Harness) -> None:
+    def crashy() -> None: ...
+
+    harness.register(crashy, requeue_on_interrupt=True)
+    once = left_behind("once", "crashy", running=True, owner="dead")
+    once.crash_reruns = 1
+    worn_out = left_behind("worn-out", "crashy", running=True, owner="dead")
+    worn_out.crash_reruns = 2
+    await seeded(harness, once, worn_out)
+
+    assert await recover(harness, max_crash_reruns=2) == ["once"]
+
+    rerun = await stored(harness, "once")
+    assert (rerun.status, rerun.crash_reruns, rerun.instance_id) == (TaskStatus.PENDING, 2, "me")
+    given_up = await stored(harness, "worn-out")
+    assert given_up.status is TaskStatus.INTERRUPTED
+    assert given_up.error is not None and "max_crash_reruns=2" in given_up.error
+
+
+async def test_a_task_interrupted_by_a_crash_says_why(harness: Harness) -> None:
+    def plain() -> None: ...
+
+    harness.register(plain)
+    await seeded(harness, left_behind("r", "plain", running=True, owner="dead"))
+
+    assert await recover(harness) == []
+
+    record = await stored(harness, "r")
+    assert record.status is TaskStatus.INTERRUPTED
+    assert record.error == "interrupted: the process running it stopped"
+    assert record.crash_reruns == 0
+
+
+async def test_tasks_requeued_without_an_owner_are_recovered(harness: Harness) -> None:
+    def send() -> None: ...
+
+    harness.register(send)
+    requeued = TaskRecord(task_id="q", func_name="send", created_at=CREATED)
+    await seeded(harness, requeued)
+
+    assert await recover(harness) == ["q"]
+
+
+async def test_a_sweep_takes_no_more_than_the_live_limit(harness: Harness) -> None:
+    def send() -> None: ...
+
+    harness.register(send)
+    await seeded(
+        harness, *(left_behind(f"p{n}", "send", running=False, owner="dead") for n in range(5))
+    )
+
+    first = await recover(harness, max_live=3)
+    assert first == ["p0", "p1", "p2"]
+    assert await recover(harness, max_live=3) == []  # still holding three live tasks
+    orphan = await stored(harness, "p4")
+    assert orphan.instance_id == "dead"  # left for a later sweep or another instance

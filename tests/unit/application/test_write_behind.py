@@ -12,6 +12,7 @@ import pytest
 from fastapi_taskflow.adapters.clock import FakeClock
 from fastapi_taskflow.adapters.storage.memory_store import MemoryTaskStorage
 from fastapi_taskflow.application.write_behind import WriteBehind
+from fastapi_taskflow.domain.errors import StorageBacklogFull
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 
@@ -100,3 +101,39 @@ async def test_background_loop_retries_and_stop_flushes() -> None:
     storage.down = False
     assert await writer.stop()
     assert await storage.get("t1") is not None
+
+
+async def test_a_full_backlog_refuses_new_tasks_but_keeps_every_accepted_change(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    storage = FlakyStorage()
+    writer = WriteBehind(storage, FakeClock(), max_backlog=3)
+    storage.down = True
+    accepted = [task(n) for n in range(3)]
+    for record in accepted:
+        writer.admit()
+        writer.put(record)
+    assert await writer.flush() is False
+
+    with caplog.at_level(logging.ERROR, logger="fastapi_taskflow.storage"):
+        with pytest.raises(StorageBacklogFull, match=r"3 task changes .* \(limit 3\)"):
+            writer.admit()
+        with pytest.raises(StorageBacklogFull):
+            writer.admit()
+    assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 1
+
+    accepted[0].start(NOW)
+    writer.put(accepted[0])  # a task already accepted still records its progress
+    assert writer.backlog == 3
+
+    storage.down = False
+    assert await writer.flush()
+    writer.admit()  # room again
+    stored = await storage.get("t0")
+    assert stored is not None and stored.status is TaskStatus.RUNNING
+    assert [await storage.get(f"t{n}") is not None for n in range(3)] == [True] * 3
+
+
+async def test_the_backlog_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_backlog"):
+        WriteBehind(FlakyStorage(), FakeClock(), max_backlog=0)

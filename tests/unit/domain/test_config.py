@@ -25,6 +25,7 @@ def test_config_builds_its_retry_policy() -> None:
         ({"priority": "high"}, "priority must be an integer"),
         ({"executor": "gpu"}, "unknown executor 'gpu'; expected one of 'async', 'thread'"),
         ({"name": "  "}, "task name must be a non-empty string"),
+        ({"name": "f" * 256}, "task name must be at most 255 characters"),
     ],
 )
 def test_invalid_configs_fail_with_a_clear_message(kwargs: dict[str, object], error: str) -> None:
