@@ -18,39 +18,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
-import statistics
-import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import redis.asyncio as aioredis
+from save_rates import Rate, median_line, new_records, save_rate
 
 from fastapi_taskflow.adapters.serialization.tagged_json import TaggedJsonSerializer
 from fastapi_taskflow.adapters.storage.redis_store import RedisTaskStorage
 from fastapi_taskflow.domain.task import TaskRecord
 
 BATCH = 100
-
-_ids = itertools.count()
-
-
-def new_records(count: int) -> list[TaskRecord]:
-    now = datetime.now(timezone.utc)
-    return [
-        TaskRecord(
-            task_id=f"bench-{next(_ids)}",
-            func_name="send_email",
-            args=("user@example.com", 3),
-            kwargs={"subject": "hello"},
-            tags={"kind": "benchmark"},
-            created_at=now,
-        )
-        for _ in range(count)
-    ]
 
 
 def finished(records: Sequence[TaskRecord]) -> list[TaskRecord]:
@@ -62,32 +42,6 @@ def finished(records: Sequence[TaskRecord]) -> list[TaskRecord]:
         again.succeed(record.created_at + timedelta(milliseconds=250))
         done.append(again)
     return done
-
-
-@dataclass(frozen=True)
-class Rate:
-    """How fast one series of saves went."""
-
-    records_per_second: float
-    #: CPU time of this process per record: the client-side cost (encoding, the protocol).
-    cpu_microseconds_per_record: float
-
-
-async def save_rate(store: RedisTaskStorage, batches: Sequence[Sequence[TaskRecord]]) -> Rate:
-    start, cpu_start = time.perf_counter(), time.process_time()
-    for batch in batches:
-        await store.save(batch)
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    records = sum(len(batch) for batch in batches)
-    return Rate(
-        records_per_second=records / elapsed, cpu_microseconds_per_record=cpu / records * 1e6
-    )
-
-
-def median_line(rates: list[Rate]) -> str:
-    speed = statistics.median(rate.records_per_second for rate in rates)
-    cpu = statistics.median(rate.cpu_microseconds_per_record for rate in rates)
-    return f"{speed:>9,.0f} {cpu:>9,.0f}"
 
 
 async def run(url: str, args: argparse.Namespace) -> dict[str, str]:

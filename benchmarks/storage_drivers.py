@@ -25,25 +25,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import itertools
 import os
-import statistics
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
+from save_rates import Rate, median_line, new_records, save_rate
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastapi_taskflow.adapters.serialization.tagged_json import TaggedJsonSerializer
 from fastapi_taskflow.adapters.storage.sqlalchemy_store import SqlAlchemyTaskStorage
-from fastapi_taskflow.domain.task import TaskRecord
 
 BATCH = 100
 
@@ -68,49 +64,6 @@ DRIVERS = (
     Driver("aiosqlite", "sqlite", "aiosqlite"),
 )
 
-_ids = itertools.count()
-
-
-def new_records(count: int) -> list[TaskRecord]:
-    now = datetime.now(timezone.utc)
-    return [
-        TaskRecord(
-            task_id=f"bench-{next(_ids)}",
-            func_name="send_email",
-            args=("user@example.com", 3),
-            kwargs={"subject": "hello"},
-            tags={"kind": "benchmark"},
-            created_at=now,
-        )
-        for _ in range(count)
-    ]
-
-
-@dataclass(frozen=True)
-class Rate:
-    """How fast one series of saves went."""
-
-    rows_per_second: float
-    #: CPU time of this process per row: the client-side cost, which server latency and the
-    #: load of other processes on the machine hardly affect.
-    cpu_microseconds_per_row: float
-
-
-async def save_rate(store: SqlAlchemyTaskStorage, *, calls: int, per_call: int) -> Rate:
-    batches = [new_records(per_call) for _ in range(calls)]
-    start, cpu_start = time.perf_counter(), time.process_time()
-    for batch in batches:
-        await store.save(batch)
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    rows = calls * per_call
-    return Rate(rows_per_second=rows / elapsed, cpu_microseconds_per_row=cpu / rows * 1e6)
-
-
-def median_line(rates: list[Rate]) -> str:
-    speed = statistics.median(rate.rows_per_second for rate in rates)
-    cpu = statistics.median(rate.cpu_microseconds_per_row for rate in rates)
-    return f"{speed:>9,.0f} {cpu:>9,.0f}"
-
 
 async def open_store(url: str) -> SqlAlchemyTaskStorage:
     """An open store on ``url``, warmed up and with tables that have planner statistics."""
@@ -119,8 +72,8 @@ async def open_store(url: str) -> SqlAlchemyTaskStorage:
     try:
         # Warm up the pool, prepared statements and the server's caches, and measure tables
         # with planner statistics, as a database that has run for a minute has them.
-        await save_rate(store, calls=20, per_call=1)
-        await save_rate(store, calls=PREFILL // BATCH, per_call=BATCH)
+        await save_rate(store, [new_records(1) for _ in range(20)])
+        await save_rate(store, [new_records(BATCH) for _ in range(PREFILL // BATCH)])
         await refresh_statistics(url)
     except BaseException:
         await store.close()
@@ -216,8 +169,12 @@ async def run(args: argparse.Namespace) -> dict[str, str]:
         # affects all of them alike instead of whichever was measured at the time.
         for _ in range(args.runs):
             for name, store in stores.items():
-                singles[name].append(await save_rate(store, calls=args.singles, per_call=1))
-                batches[name].append(await save_rate(store, calls=args.batches, per_call=BATCH))
+                singles[name].append(
+                    await save_rate(store, [new_records(1) for _ in range(args.singles)])
+                )
+                batches[name].append(
+                    await save_rate(store, [new_records(BATCH) for _ in range(args.batches)])
+                )
     for name in stores:
         lines[name] = f"{median_line(singles[name])}   {median_line(batches[name])}"
     return lines

@@ -18,10 +18,14 @@ import attrs
 
 from fastapi_taskflow.adapters.storage.redis_keys import RedisKeys
 from fastapi_taskflow.adapters.storage.redis_ordering import member, microseconds
-from fastapi_taskflow.adapters.storage.storage_rules import UNFINISHED_STATUSES, at_rest
+from fastapi_taskflow.adapters.storage.storage_rules import (
+    UNFINISHED_STATUSES,
+    at_rest,
+    stored_source,
+)
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.status import TaskStatus
-from fastapi_taskflow.domain.task import TaskRecord, TaskSource
+from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.serializer import Serializer
 
 #: The hash fields a stored record is read back from, in this order.
@@ -133,7 +137,7 @@ def decode_task(fields: Sequence[bytes | None], serializer: Serializer) -> TaskR
         tags=dict(data["tags"]),
         idempotency_key=data["idempotency_key"],
         priority=data["priority"],
-        source=_source(data["source"]),
+        source=stored_source(data["source"]),
         executor=None if executor is None else ExecutorKind(executor),
         encrypted_payload=payload,
         instance_id=None if owner is None else owner.decode(),
@@ -166,11 +170,3 @@ def _document(record: TaskRecord) -> dict[str, Any]:
 
 def _optional_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
-
-
-def _source(value: str) -> TaskSource:
-    if value == "scheduled":
-        return "scheduled"
-    if value == "manual":
-        return "manual"
-    raise ValueError(f"unknown task source {value!r} in storage")

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from fastapi_taskflow.adapters.storage.storage_rules import stored_source
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.status import TaskStatus
-from fastapi_taskflow.domain.task import TaskRecord, TaskSource
+from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.serializer import Serializer
 
 #: Columns an upsert replaces: all but the primary key.
@@ -102,7 +103,7 @@ def row_to_record(row: RowMapping | Mapping[str, Any], serializer: Serializer) -
         tags=dict(json.loads(row["tags"])),
         idempotency_key=row["idempotency_key"],
         priority=row["priority"],
-        source=_source(row["source"]),
+        source=stored_source(row["source"]),
         executor=None if executor is None else ExecutorKind(executor),
         encrypted_payload=None
         if row["encrypted_payload"] is None
@@ -111,11 +112,3 @@ def row_to_record(row: RowMapping | Mapping[str, Any], serializer: Serializer) -
         queue=row["queue"],
         crash_reruns=row["crash_reruns"],
     )
-
-
-def _source(value: str) -> TaskSource:
-    if value == "scheduled":
-        return "scheduled"
-    if value == "manual":
-        return "manual"
-    raise ValueError(f"unknown task source {value!r} in storage")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.status import TaskStatus
-from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.domain.task import TaskRecord, TaskSource
 
 #: Statuses of tasks that still have to run or finish.
 UNFINISHED_STATUSES = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING})
@@ -43,3 +43,12 @@ def check_lock_ttl(ttl: float) -> None:
     """Reject lock lifetimes that would expire before they are granted."""
     if ttl <= 0:
         raise ValueError(f"lock ttl must be > 0 seconds, got {ttl!r}")
+
+
+def stored_source(value: str) -> TaskSource:
+    """The task source read back from storage; refuses values no release writes."""
+    if value == "scheduled":
+        return "scheduled"
+    if value == "manual":
+        return "manual"
+    raise ValueError(f"unknown task source {value!r} in storage")
