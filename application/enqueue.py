@@ -10,7 +10,7 @@ import attrs
 
 from fastapi_taskflow.application.argument_codec import ArgumentCodec
 from fastapi_taskflow.application.changes import ChangeRecorder
-from fastapi_taskflow.application.registry import TaskRegistry
+from fastapi_taskflow.application.registry import RegisteredTask, TaskRegistry
 from fastapi_taskflow.domain.errors import TaskArgumentError
 from fastapi_taskflow.domain.limits import check_length
 from fastapi_taskflow.domain.task import TaskRecord, TaskSource
@@ -60,6 +60,15 @@ class EnqueueOptions:
     priority: int | None = attrs.field(default=None, validator=_priority)
     eager: bool | None = attrs.field(default=None, validator=_eager)
     source: TaskSource = "manual"
+
+
+@attrs.frozen(kw_only=True)
+class SealedArguments:
+    """Arguments ready for storage: in plain form, or only as an encrypted payload."""
+
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = attrs.field(factory=dict)
+    payload: bytes | None = None
 
 
 @attrs.frozen
@@ -123,31 +132,60 @@ class Enqueuer:
             if existing is not None:
                 return Enqueued(existing, created=False, immediate=False)
 
-        self._registry.executor(entry.executor).check_arguments(args, kwargs)
+        sealed = self.seal(entry, args, kwargs)
         self._recorder.writer.admit()
-        payload: bytes | None = None
-        if self._codec.encrypts:
-            payload = self._codec.seal(args, kwargs)
-            args, kwargs = (), {}
-        elif self._storage_serializer is not None:
-            _check_storable(self._storage_serializer, args, kwargs)
-
-        record = TaskRecord(
-            task_id=self._new_id(),
-            func_name=config.name,
-            created_at=self._clock.now(),
-            args=tuple(args),
-            kwargs=dict(kwargs),
-            tags=dict(options.tags),
+        record = self.new_record(
+            entry,
+            sealed,
+            tags=options.tags,
             idempotency_key=options.idempotency_key,
             priority=priority,
             source=options.source,
-            executor=entry.executor,
-            encrypted_payload=payload,
-            instance_id=self._instance_id,
         )
         self._recorder.created(record)
         return Enqueued(record, created=True, immediate=eager or priority is not None)
+
+    def seal(
+        self, entry: RegisteredTask, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> SealedArguments:
+        """Check that the arguments can reach ``entry``'s executor and storage, and encrypt
+        them when encryption is on.
+
+        Raises:
+            TaskArgumentError: When they cannot.
+        """
+        self._registry.executor(entry.executor).check_arguments(args, kwargs)
+        if self._codec.encrypts:
+            return SealedArguments(payload=self._codec.seal(args, kwargs))
+        if self._storage_serializer is not None:
+            _check_storable(self._storage_serializer, args, kwargs)
+        return SealedArguments(args=tuple(args), kwargs=dict(kwargs))
+
+    def new_record(
+        self,
+        entry: RegisteredTask,
+        sealed: SealedArguments,
+        *,
+        tags: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        priority: int | None = None,
+        source: TaskSource = "manual",
+    ) -> TaskRecord:
+        """A new pending task of ``entry``, owned by this instance (not yet recorded)."""
+        return TaskRecord(
+            task_id=self._new_id(),
+            func_name=entry.name,
+            created_at=self._clock.now(),
+            args=sealed.args,
+            kwargs=dict(sealed.kwargs),
+            tags=dict(tags or {}),
+            idempotency_key=idempotency_key,
+            priority=priority,
+            source=source,
+            executor=entry.executor,
+            encrypted_payload=sealed.payload,
+            instance_id=self._instance_id,
+        )
 
 
 def _check_storable(serializer: Serializer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi_taskflow.application.cancel import cancel_task
@@ -18,7 +19,13 @@ from fastapi_taskflow.application.observer_feed import ObserverFeed
 from fastapi_taskflow.application.queries import TaskQueries
 from fastapi_taskflow.application.recovery import DEFAULT_MAX_CRASH_RERUNS, recover_unfinished
 from fastapi_taskflow.application.registry import TaskRegistry
+from fastapi_taskflow.application.schedule_overview import ScheduleOverview, overview
+from fastapi_taskflow.application.scheduler import Scheduler
+from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.limits import check_length
+from fastapi_taskflow.domain.schedule import ScheduleEntry
+from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.change_broadcast import ChangeBroadcast
@@ -37,6 +44,8 @@ RETENTION_INTERVAL = 6 * 3600.0
 #: Lock names of duties one instance performs for all.
 RECOVERY_LOCK = "taskflow:recovery"
 RETENTION_LOCK = "taskflow:retention"
+#: The ``before`` of :meth:`TaskService.list_scheduled` when none is given: every run.
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
 class TaskService:
@@ -63,6 +72,7 @@ class TaskService:
         executors: Mapping[ExecutorKind, Executor],
         events: EventStream,
         broadcast: ChangeBroadcast,
+        scheduler: Scheduler,
         process_shutdown_timeout: float = 30.0,
         thread_shutdown_timeout: float = 5.0,
         retention_days: float | None = None,
@@ -83,6 +93,7 @@ class TaskService:
         self._executors = executors
         self.events = events
         self._broadcast = broadcast
+        self.scheduler = scheduler
         self._max_crash_reruns = max_crash_reruns
         self._lease_ttl = lease_ttl
         self._process_shutdown_timeout = process_shutdown_timeout
@@ -91,6 +102,7 @@ class TaskService:
         self._started = False
         self._starting: asyncio.Task[None] | None = None
         self._maintenance: asyncio.Task[None] | None = None
+        self._scheduler_start: asyncio.Task[None] | None = None
 
     @property
     def started(self) -> bool:
@@ -136,6 +148,10 @@ class TaskService:
             await self._heartbeat()
             await self._recover()
             await self._remember_recent()
+        # Stored one-off runs can only be waiting in a durable store; with memory:// the loop
+        # starts with the first entry or run.
+        if self.storage.durable or len(self.scheduler.periodic):
+            await self.scheduler.start()
         if self.storage.durable or self.retention_days is not None:
             self._maintenance = asyncio.get_running_loop().create_task(
                 self._maintain(), name="taskflow-maintenance"
@@ -151,6 +167,7 @@ class TaskService:
             self._maintenance.cancel()
             await asyncio.gather(self._maintenance, return_exceptions=True)
             self._maintenance = None
+        await self.scheduler.stop()
         # Process tasks get their documented grace period before they count as interrupted.
         await self.dispatcher.wait_for(_runs_in_a_process, self._process_shutdown_timeout)
         interrupted = await self.dispatcher.interrupt_all()
@@ -225,6 +242,115 @@ class TaskService:
             self.recorder.changed(record)
             cancelled += 1
         return cancelled
+
+    # -- schedules ------------------------------------------------------------------------
+
+    def add_schedule(self, entry: ScheduleEntry) -> None:
+        """Run the registered task ``entry.name`` on its trigger (from start-up on)."""
+        self.check_schedule(entry)
+        if self.registry.get_by_name(entry.name) is None:
+            raise ValueError(f"schedule {entry.name!r} must name a registered task")
+        self.scheduler.periodic.add(entry, self.clock.now())
+        if self._started:
+            self.bridge.call(self._run_scheduler)
+        self.scheduler.wake()
+
+    def check_schedule(self, entry: ScheduleEntry) -> None:
+        """Refuse a second, different schedule under the name of a scheduled task."""
+        existing = self.scheduler.periodic.get(entry.name)
+        if existing is not None and existing != entry:
+            raise ValueError(
+                f"task {entry.name!r} is already scheduled ({_describe(existing)}); "
+                "pass name=... to schedule the function a second time"
+            )
+
+    def _run_scheduler(self) -> None:
+        if not self.scheduler.running and (
+            self._scheduler_start is None or self._scheduler_start.done()
+        ):
+            self._scheduler_start = asyncio.get_running_loop().create_task(
+                self.scheduler.start(), name="taskflow-scheduler-start"
+            )
+            self._scheduler_start.add_done_callback(_log_scheduler_failure)
+
+    async def schedule_once(
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        run_at: datetime,
+        run_key: str,
+        options: EnqueueOptions | None = None,
+    ) -> ScheduledOnce:
+        """Store a run of ``func`` to start once at ``run_at`` (naive means UTC), replacing
+        the run stored under ``run_key``, and return it as stored.
+
+        Raises:
+            ValueError: ``func`` is not a registered task, or a bad ``run_key`` or option.
+            TypeError: ``run_at`` is not a datetime.
+            TaskArgumentError: the arguments cannot reach the task's executor or storage.
+        """
+        options = options or EnqueueOptions()
+        entry = self.registry.get(func)
+        if entry is None:
+            raise ValueError(
+                f"schedule_once() needs a registered task; decorate "
+                f"{getattr(func, '__qualname__', func)!r} with @task_manager.task(), since "
+                "the run may start in another process, which finds the function by name"
+            )
+        if not isinstance(run_at, datetime):
+            raise TypeError(f"run_at must be a datetime, got {type(run_at).__name__}")
+        if not isinstance(run_key, str) or not run_key:
+            raise ValueError(f"run_key must be a non-empty string, got {run_key!r}")
+        check_length("run_key", run_key)
+        sealed = self.enqueuer.seal(entry, args, kwargs)
+        await self.ready()
+        run = ScheduledOnce(
+            run_key=run_key,
+            func_name=entry.name,
+            run_at=as_utc(run_at),
+            token=uuid.uuid4().hex,
+            args=sealed.args,
+            kwargs=sealed.kwargs,
+            encrypted_payload=sealed.payload,
+            tags=options.tags,
+            priority=entry.config.priority if options.priority is None else options.priority,
+            idempotency_key=options.idempotency_key,
+            created_at=self.clock.now(),
+        )
+        await self.storage.save_one_off(run)
+        await self.scheduler.start()
+        self.scheduler.one_offs.arm(run, self.clock.now())
+        self.scheduler.wake()
+        return run
+
+    async def cancel_scheduled(self, run_key: str) -> bool:
+        """Remove the one-off run stored under ``run_key``; False when there is none (it
+        already started, was cancelled, or never existed)."""
+        await self.ready()
+        self.scheduler.one_offs.disarm(run_key)
+        return await self.storage.delete_one_off(run_key)
+
+    async def list_scheduled(
+        self, before: datetime | None = None, *, limit: int = 1000
+    ) -> Sequence[ScheduledOnce]:
+        """Stored one-off runs due before ``before`` (default: all), soonest first."""
+        await self.ready()
+        bound = _END_OF_TIME if before is None else as_utc(before)
+        return await self.storage.one_offs_due(bound, limit=limit)
+
+    async def schedules(self) -> ScheduleOverview:
+        """Every periodic entry with its next and last run, and the one-offs waiting."""
+        await self.ready()
+        return await overview(
+            scheduler=self.scheduler,
+            registry=self.registry,
+            storage=self.storage,
+            one_offs=self.storage,
+            queries=self.queries,
+            clock=self.clock,
+        )
 
     async def flush(self) -> bool:
         """Write every buffered change to storage now."""
@@ -304,8 +430,17 @@ class TaskService:
         return deleted
 
 
+def _describe(entry: ScheduleEntry) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in entry.trigger.describe().items())
+
+
 def _runs_in_a_process(record: TaskRecord) -> bool:
     return record.executor is ExecutorKind.PROCESS and record.status is TaskStatus.RUNNING
+
+
+def _log_scheduler_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("the scheduler could not start", exc_info=task.exception())
 
 
 def _log_start_failure(task: asyncio.Task[None]) -> None:

@@ -23,9 +23,13 @@ from fastapi_taskflow.application.dispatcher import Dispatcher
 from fastapi_taskflow.application.enqueue import Enqueuer
 from fastapi_taskflow.application.loop_bridge import LoopBridge
 from fastapi_taskflow.application.observer_feed import ObserverFeed
+from fastapi_taskflow.application.one_off_schedules import OneOffSchedules
+from fastapi_taskflow.application.periodic_schedules import PeriodicSchedules
 from fastapi_taskflow.application.queries import TaskQueries
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.application.run_task import TaskRunner
+from fastapi_taskflow.application.scheduled_runs import ScheduledRuns
+from fastapi_taskflow.application.scheduler import Scheduler
 from fastapi_taskflow.application.slot_limiter import SlotLimiter
 from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
@@ -174,6 +178,30 @@ class TaskflowContainer(containers.DeclarativeContainer):
         instance_id=instance_id,
         storage_serializer=providers.Callable(storage_serializer, storage, serializer),
     )
+    scheduled_runs = providers.Singleton(
+        ScheduledRuns,
+        registry=registry,
+        enqueuer=enqueuer,
+        recorder=recorder,
+        dispatcher=dispatcher,
+        clock=clock,
+    )
+    scheduler = providers.Singleton(
+        Scheduler,
+        periodic=providers.Singleton(
+            PeriodicSchedules,
+            slots=storage,
+            new_run=scheduled_runs.provided.periodic,
+            launch=scheduled_runs.provided.launch,
+        ),
+        one_offs=providers.Singleton(
+            OneOffSchedules,
+            runs=storage,
+            new_run=scheduled_runs.provided.one_off,
+            launch=scheduled_runs.provided.launch,
+        ),
+        clock=clock,
+    )
     queries = providers.Singleton(TaskQueries, storage=storage, store=store, writer=writer)
     service = providers.Singleton(
         TaskService,
@@ -192,6 +220,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         executors=executors,
         events=events,
         broadcast=broadcast,
+        scheduler=scheduler,
         process_shutdown_timeout=config.process_shutdown_timeout,
         retention_days=config.retention_days,
         max_crash_reruns=config.max_crash_reruns,

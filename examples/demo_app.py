@@ -1,7 +1,10 @@
-"""A livelier demo: tasks that retry, fail, log and run in threads, processes and the loop.
+"""A livelier demo: tasks that retry, fail, log, run on schedules and in threads, processes
+and the loop.
 
 ``make demo`` runs it on SQLite (``demo-tasks.db``). Open http://127.0.0.1:8000/tasks/dashboard,
-then enqueue more work with ``curl -X POST "http://127.0.0.1:8000/orders?count=20"``.
+then enqueue more work with ``curl -X POST "http://127.0.0.1:8000/orders?count=20"``, or hold
+an order for a minute with ``curl -X POST http://127.0.0.1:8000/orders/42/hold`` (its hold is
+released by a one-off run; ``GET /tasks/schedules`` shows what is scheduled).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
 
 from fastapi import BackgroundTasks, FastAPI
 
@@ -55,6 +59,24 @@ async def notify_fraud_team(order_id: int) -> None:
     task_log("suspicious order flagged", level="warning", order_id=order_id)
 
 
+@task_manager.schedule(every=15, run_on_startup=True)
+async def refresh_exchange_rates() -> None:
+    """Periodic: every 15 seconds, on every instance together only once."""
+    task_log("rates refreshed", eur_usd=round(random.uniform(1.05, 1.15), 4))
+
+
+@task_manager.schedule(cron="*/5 * * * *", timezone="Europe/Paris", retries=2)
+def reconcile_payouts() -> None:
+    """Cron: every five minutes, read in Paris time."""
+    task_log("payouts reconciled")
+
+
+@task_manager.task()
+async def release_hold(order_id: int) -> None:
+    """Started once, a minute after an order was held (see ``/orders/{order_id}/hold``)."""
+    task_log("hold released", order_id=order_id)
+
+
 def place_order(background_tasks: BackgroundTasks, order_id: int) -> list[str]:
     email = "buyer@invalid" if order_id % 7 == 0 else f"buyer{order_id}@example.com"
     ids = [
@@ -85,3 +107,15 @@ def create_orders(background_tasks: BackgroundTasks, count: int = 5) -> dict[str
     start = random.randint(1000, 9999)
     ids = [tid for n in range(count) for tid in place_order(background_tasks, start + n)]
     return {"task_ids": ids}
+
+
+@app.post("/orders/{order_id}/hold")
+async def hold_order(order_id: int) -> dict[str, str]:
+    """Hold an order for a minute; holding it again moves the release (same ``run_key``)."""
+    run = await task_manager.schedule_once(
+        release_hold,
+        order_id,
+        run_at=datetime.now(timezone.utc) + timedelta(minutes=1),
+        run_key=f"release-hold:{order_id}",
+    )
+    return {"run_key": run.run_key, "run_at": run.run_at.isoformat()}

@@ -32,8 +32,11 @@ if TYPE_CHECKING:
     from fastapi_taskflow.domain.events import LifecycleEvent, LogEvent
     from fastapi_taskflow.domain.executor_kind import ExecutorKind
     from fastapi_taskflow.domain.retry import RetryPolicy
+    from fastapi_taskflow.domain.schedule import MissedSlots, ScheduleEntry
+    from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
     from fastapi_taskflow.domain.status import TaskStatus
     from fastapi_taskflow.domain.task import TaskRecord
+    from fastapi_taskflow.domain.triggers import CronTrigger, IntervalTrigger
     from fastapi_taskflow.entrypoints.fastapi.admin import TaskAdmin
     from fastapi_taskflow.entrypoints.fastapi.managed_tasks import ManagedBackgroundTasks
     from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
@@ -44,17 +47,22 @@ __version__ = "1.0.0.dev0"
 # Names load on first use, so a worker process importing one adapter module does not pay for
 # FastAPI, SQLAlchemy and the rest.
 _EXPORTS: dict[str, str] = {
+    "CronTrigger": "fastapi_taskflow.domain.triggers",
     "ExecutorKind": "fastapi_taskflow.domain.executor_kind",
     "FileLogger": "fastapi_taskflow.adapters.observers",
     "FunctionNotRegistered": "fastapi_taskflow.domain.errors",
     "get_task_context": "fastapi_taskflow.application.task_log",
     "InMemoryLogger": "fastapi_taskflow.adapters.observers",
+    "IntervalTrigger": "fastapi_taskflow.domain.triggers",
     "InvalidTransition": "fastapi_taskflow.domain.errors",
     "LifecycleEvent": "fastapi_taskflow.domain.events",
     "LogEvent": "fastapi_taskflow.domain.events",
     "LoggerChain": "fastapi_taskflow.adapters.observers",
     "ManagedBackgroundTasks": "fastapi_taskflow.entrypoints.fastapi.managed_tasks",
+    "MissedSlots": "fastapi_taskflow.domain.schedule",
     "RetryPolicy": "fastapi_taskflow.domain.retry",
+    "ScheduledOnce": "fastapi_taskflow.domain.scheduled_once",
+    "ScheduleEntry": "fastapi_taskflow.domain.schedule",
     "StdoutLogger": "fastapi_taskflow.adapters.observers",
     "StorageBacklogFull": "fastapi_taskflow.domain.errors",
     "task_log": "fastapi_taskflow.application.task_log",
@@ -73,16 +81,21 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "CronTrigger",
     "ExecutorKind",
     "FileLogger",
     "FunctionNotRegistered",
     "InMemoryLogger",
+    "IntervalTrigger",
     "InvalidTransition",
     "LifecycleEvent",
     "LogEvent",
     "LoggerChain",
     "ManagedBackgroundTasks",
+    "MissedSlots",
     "RetryPolicy",
+    "ScheduleEntry",
+    "ScheduledOnce",
     "StdoutLogger",
     "StorageBacklogFull",
     "TaskAdmin",

@@ -21,6 +21,7 @@ from fastapi_taskflow.domain.metrics import TaskMetrics
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.locks import LockManager
+from fastapi_taskflow.ports.schedules import OneOffRuns, ScheduleSlots
 
 
 @attrs.frozen(kw_only=True)
@@ -178,7 +179,14 @@ class InstanceLeases(Protocol):
 
 
 class TaskStorage(
-    TaskRepository, WorkClaims, IdempotencyKeys, InstanceLeases, LockManager, Protocol
+    TaskRepository,
+    WorkClaims,
+    IdempotencyKeys,
+    InstanceLeases,
+    LockManager,
+    ScheduleSlots,
+    OneOffRuns,
+    Protocol,
 ):
     """Everything a storage adapter provides, plus opening and closing connections.
 

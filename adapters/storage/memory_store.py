@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
+
+import attrs
 
 from fastapi_taskflow.adapters.clock.system_clock import SystemClock
 from fastapi_taskflow.adapters.locks.memory_locks import MemoryLockManager
@@ -14,7 +16,10 @@ from fastapi_taskflow.adapters.storage.storage_rules import (
     check_limit,
     latest_per_task,
 )
+from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.metrics import DurationStats, FunctionMetrics, TaskMetrics
+from fastapi_taskflow.domain.schedule import SlotClaim
+from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.clock import Clock
@@ -50,6 +55,8 @@ class MemoryTaskStorage:
         self._keys_of_task: dict[str, set[str]] = {}
         self._leases: dict[str, datetime] = {}
         self._locks = MemoryLockManager(clock or SystemClock())
+        self._slots: dict[str, SlotClaim] = {}
+        self._one_offs: dict[str, ScheduledOnce] = {}
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -204,6 +211,49 @@ class MemoryTaskStorage:
         """Give ``key`` up; False when ``owner`` did not hold it."""
         return await self._locks.release(key, owner)
 
+    # -- schedules -----------------------------------------------------------------------
+
+    async def claim_slot(self, entry: str, slot: datetime, record: TaskRecord) -> bool:
+        """Claim ``slot`` of ``entry`` unless it or a later slot was claimed; store ``record``."""
+        held = self._slots.get(entry)
+        if held is not None and held.slot >= slot:
+            return False
+        self._slots[entry] = SlotClaim(entry=entry, slot=as_utc(slot), task_id=record.task_id)
+        await self.save([record])
+        return True
+
+    async def last_slots(self, entries: Collection[str]) -> Mapping[str, SlotClaim]:
+        """The latest claim of each of ``entries`` that has one."""
+        return {entry: self._slots[entry] for entry in entries if entry in self._slots}
+
+    async def save_one_off(self, run: ScheduledOnce) -> None:
+        """Store ``run``, replacing the run with the same key."""
+        self._one_offs[run.run_key] = _one_off_copy(run)
+
+    async def one_offs_due(self, before: datetime, *, limit: int) -> Sequence[ScheduledOnce]:
+        """Stored runs due before ``before``, soonest first."""
+        check_limit(limit)
+        due = [run for run in self._one_offs.values() if run.run_at < before]
+        due.sort(key=lambda run: (run.run_at, run.run_key))
+        return [_one_off_copy(run) for run in due[:limit]]
+
+    async def count_one_offs(self) -> int:
+        """How many runs are stored."""
+        return len(self._one_offs)
+
+    async def delete_one_off(self, run_key: str) -> bool:
+        """Remove the run stored under ``run_key``."""
+        return self._one_offs.pop(run_key, None) is not None
+
+    async def claim_one_off(self, run_key: str, token: str, record: TaskRecord) -> bool:
+        """Remove version ``token`` of run ``run_key`` and store ``record``."""
+        stored = self._one_offs.get(run_key)
+        if stored is None or stored.token != token:
+            return False
+        del self._one_offs[run_key]
+        await self.save([record])
+        return True
+
     # -- bounded memory ------------------------------------------------------------------
 
     def _track_finished(self, record: TaskRecord) -> None:
@@ -236,3 +286,15 @@ class MemoryTaskStorage:
         for key in self._keys_of_task.pop(task_id, ()):
             if self._key_holders.get(key) == task_id:
                 del self._key_holders[key]
+
+
+def _one_off_copy(run: ScheduledOnce) -> ScheduledOnce:
+    run_at = as_utc(run.run_at)
+    created_at = as_utc(run.created_at)
+    if run.encrypted_payload is not None:
+        return attrs.evolve(
+            run, run_at=run_at, created_at=created_at, args=(), kwargs={}, tags=dict(run.tags)
+        )
+    return attrs.evolve(
+        run, run_at=run_at, created_at=created_at, kwargs=dict(run.kwargs), tags=dict(run.tags)
+    )

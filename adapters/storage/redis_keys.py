@@ -51,6 +51,14 @@ class RedisKeys:
         self.duration_sums = f"{prefix}:stats:duration-sums"
         #: Instance leases, scored by their expiry in microseconds since the epoch.
         self.leases = f"{prefix}:leases"
+        #: Hash: schedule entry name -> its latest claimed slot, ``"<microseconds>|<task_id>"``.
+        self.schedule_slots = f"{prefix}:schedule:slots"
+        #: Stem of the per-run hashes of one-off runs (see ``redis_one_off_codec``).
+        self.one_off_stem = f"{prefix}:once:"
+        #: Stored one-off runs (member: run key) scored by run time in microseconds since the
+        #: epoch, so equal times sort by key. Not under :attr:`one_off_stem`, where a run key
+        #: could take its name.
+        self.one_offs_due = f"{prefix}:once-due"
         self._lock_stem = f"{prefix}:lock:"
         self._by = f"{prefix}:by:"
 
@@ -61,6 +69,10 @@ class RedisKeys:
     def idempotency(self, key: str) -> str:
         """The holder of one idempotency key."""
         return self.idempotency_stem + key
+
+    def one_off(self, run_key: str) -> str:
+        """The hash of one stored one-off run."""
+        return self.one_off_stem + run_key
 
     def lock(self, name: str) -> str:
         """One expiring lock (value: its owner)."""

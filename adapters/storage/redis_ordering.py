@@ -8,7 +8,7 @@ compares). Pages are read from the newest member down with ``ZREVRANGEBYLEX``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import attrs
 
@@ -46,6 +46,11 @@ def microseconds(moment: datetime) -> int:
     """Whole microseconds since the epoch: an exact sorted-set score for ``moment``."""
     delta = as_utc(moment) - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_microseconds(count: int) -> datetime:
+    """The UTC instant :func:`microseconds` gave ``count`` for."""
+    return _EPOCH + timedelta(microseconds=count)
 
 
 @attrs.frozen

@@ -1,4 +1,8 @@
-"""The version of the Redis store's key layout, checked (and recorded) when the store opens."""
+"""The version of the Redis store's key layout, checked (and recorded) when the store opens.
+
+Keys added without changing the existing ones (the schedule slots and one-off runs) keep the
+version: an older release ignores them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from redis.asyncio import Redis
 from fastapi_taskflow.adapters.storage.redis_keys import RedisKeys
 from fastapi_taskflow.adapters.storage.schema_errors import SchemaTooNew
 
-#: The layout described in ``redis_keys``, ``redis_codec`` and ``redis_scripts``.
+#: The layout described in ``redis_keys``, ``redis_codec``, ``redis_one_off_codec`` and
+#: ``redis_scripts``.
 SCHEMA_VERSION = 1
 
 

@@ -15,8 +15,12 @@ Redis's byte order, and the one merge below compares bytes itself.
 from __future__ import annotations
 
 from fastapi_taskflow.adapters.storage.redis_codec import RECORD_FIELDS
+from fastapi_taskflow.adapters.storage.redis_one_off_codec import ONE_OFF_FIELDS
 
 _RECORD_FIELDS = "local RECORD_FIELDS = {" + ", ".join(f"'{name}'" for name in RECORD_FIELDS) + "}"
+_ONE_OFF_FIELDS = (
+    "local ONE_OFF_FIELDS = {" + ", ".join(f"'{name}'" for name in ONE_OFF_FIELDS) + "}"
+)
 
 #: Shared by the scripts that write tasks. KEYS: functions, durations, duration sums, ended.
 #: ARGV: task stem, counts stem, durations stem, held-keys stem, idempotency stem, then the
@@ -284,6 +288,24 @@ for _, member in ipairs(members) do
   end
 end
 return records
+"""
+)
+
+#: The first ARGV[3] one-off runs of the due set KEYS[1] scored below ARGV[2] (microseconds),
+#: soonest first, then by run key, as ONE_OFF_FIELDS. ARGV[1]: one-off stem. One script, so
+#: the set and the hashes are read at one instant and one round trip.
+ONE_OFFS_DUE = (
+    _ONE_OFF_FIELDS
+    + """
+local run_keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, ARGV[3])
+local runs = {}
+for _, run_key in ipairs(run_keys) do
+  local fields = redis.call('HMGET', ARGV[1] .. run_key, unpack(ONE_OFF_FIELDS))
+  if fields[1] then
+    runs[#runs + 1] = fields
+  end
+end
+return runs
 """
 )
 

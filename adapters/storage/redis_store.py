@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import attrs
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
+from redis.typing import EncodableT, FieldT
 
 from fastapi_taskflow.adapters.storage import redis_scripts
 from fastapi_taskflow.adapters.storage.redis_client import connect
@@ -20,9 +23,11 @@ from fastapi_taskflow.adapters.storage.redis_codec import (
 )
 from fastapi_taskflow.adapters.storage.redis_keys import RedisKeys
 from fastapi_taskflow.adapters.storage.redis_metrics import QUANTILE, MetricsTally, from_summary
+from fastapi_taskflow.adapters.storage.redis_one_off_codec import decode_one_off, encode_one_off
 from fastapi_taskflow.adapters.storage.redis_ordering import (
     ID_OFFSET,
     LOWEST,
+    from_microseconds,
     microseconds,
     page_range,
 )
@@ -33,6 +38,8 @@ from fastapi_taskflow.adapters.storage.storage_rules import (
     latest_per_task,
 )
 from fastapi_taskflow.domain.metrics import TaskMetrics
+from fastapi_taskflow.domain.schedule import SlotClaim
+from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.serializer import Serializer
@@ -49,6 +56,9 @@ _DELETE_CHUNK = 500
 
 _RELEASING = sorted(status.value for status in KEY_RELEASING_STATUSES)
 
+#: Arguments of one save-script call.
+_SaveCall = list[bytes | str | int]
+
 
 class _Scripts:
     """The store's Lua scripts, registered with one client."""
@@ -64,6 +74,7 @@ class _Scripts:
         self.summary = client.register_script(redis_scripts.SUMMARY)
         self.acquire_lock = client.register_script(redis_scripts.ACQUIRE_LOCK)
         self.release_lock = client.register_script(redis_scripts.RELEASE_LOCK)
+        self.one_offs_due = client.register_script(redis_scripts.ONE_OFFS_DUE)
 
 
 @attrs.frozen
@@ -82,6 +93,9 @@ class RedisTaskStorage:
     commands: concurrent clients never see half-written indexes, and claims, idempotency keys
     and locks are atomic. A filtered query walks the smallest matching index in chunks and
     checks the other filters per task; filtered metrics tally such a walk to its end.
+    Schedule slots and one-off runs are claimed by optimistic transactions instead (WATCH,
+    then MULTI/EXEC queueing the save script), so the claim and the task it starts are
+    written together or not at all.
 
     The client connects in :meth:`open` (in the running event loop) and resends a command
     that met a dropped connection on a new one (see
@@ -164,30 +178,36 @@ class RedisTaskStorage:
             TypeError: a record's arguments cannot be serialized; nothing is written.
         """
         connection = self._open()
-        batch = [
-            encode_task(record, self._serializer, self._keys)
-            for record in latest_per_task(records)
-        ]
-        if not batch:
+        calls = self._save_calls(records)
+        if not calls:
             return
-        calls = []
-        for start in range(0, len(batch), _SAVE_CHUNK):
-            chunk = batch[start : start + _SAVE_CHUNK]
-            arguments: list[bytes | str | int] = [
-                *self._bookkeeping_args,
-                SCRIPT_ARGS_PER_TASK,
-                len(chunk),
-            ]
-            for encoded in chunk:
-                arguments.extend(encoded.script_args())
-            calls.append(arguments)
         if len(calls) == 1:
             await connection.scripts.save(self._bookkeeping_keys, calls[0])
             return
         async with connection.client.pipeline(transaction=True) as pipe:
-            for arguments in calls:
-                await connection.scripts.save(self._bookkeeping_keys, arguments, client=pipe)
+            await self._queue_saves(connection, pipe, calls)
             await pipe.execute()
+
+    def _save_calls(self, records: Sequence[TaskRecord]) -> list[_SaveCall]:
+        """The save-script calls that write ``records``; raises ``TypeError`` as :meth:`save`."""
+        batch = [
+            encode_task(record, self._serializer, self._keys)
+            for record in latest_per_task(records)
+        ]
+        calls = []
+        for start in range(0, len(batch), _SAVE_CHUNK):
+            chunk = batch[start : start + _SAVE_CHUNK]
+            arguments: _SaveCall = [*self._bookkeeping_args, SCRIPT_ARGS_PER_TASK, len(chunk)]
+            for encoded in chunk:
+                arguments.extend(encoded.script_args())
+            calls.append(arguments)
+        return calls
+
+    async def _queue_saves(
+        self, connection: _Connection, pipe: Pipeline, calls: Sequence[_SaveCall]
+    ) -> None:
+        for arguments in calls:
+            await connection.scripts.save(self._bookkeeping_keys, arguments, client=pipe)
 
     async def get(self, task_id: str) -> TaskRecord | None:
         """The stored record, or ``None``."""
@@ -389,6 +409,124 @@ class RedisTaskStorage:
         )
         return bytes(holder).decode()
 
+    # -- schedules -----------------------------------------------------------------------
+
+    async def claim_slot(self, entry: str, slot: datetime, record: TaskRecord) -> bool:
+        """Claim ``slot`` of ``entry`` unless it or a later slot was claimed; store ``record``.
+
+        The slot and the record are written in one transaction, on the condition that the
+        slots hash did not change since the stored slot was read (see :meth:`_claim_with`).
+        """
+        key = self._keys.schedule_slots
+        wanted = microseconds(slot)
+
+        async def free(pipe: Pipeline) -> bool:
+            held = await pipe.hget(key, entry)
+            return held is None or _decode_slot(cast(bytes, held))[0] < wanted
+
+        def take(pipe: Pipeline) -> None:
+            pipe.hset(key, entry, f"{wanted}|{record.task_id}")
+
+        return await self._claim_with(key, free, take, record)
+
+    async def last_slots(self, entries: Collection[str]) -> Mapping[str, SlotClaim]:
+        """The latest claim of each of ``entries`` that has one."""
+        names = list(entries)
+        if not names:
+            return {}
+        values = await self._open().client.hmget(self._keys.schedule_slots, names)
+        claims = {}
+        for name, value in zip(names, values, strict=True):
+            if value is not None:
+                slot, task_id = _decode_slot(cast(bytes, value))
+                claims[name] = SlotClaim(entry=name, slot=from_microseconds(slot), task_id=task_id)
+        return claims
+
+    async def save_one_off(self, run: ScheduledOnce) -> None:
+        """Store ``run``, replacing the run with the same key (none of its fields survive).
+
+        Raises:
+            TypeError: its arguments cannot be serialized; nothing is written.
+        """
+        # A copy typed as redis-py wants it (its field type is a union, and dict keys are
+        # invariant).
+        fields: dict[FieldT, EncodableT] = dict(encode_one_off(run, self._serializer).items())
+        key = self._keys.one_off(run.run_key)
+        async with self._open().client.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping=fields)
+            pipe.zadd(self._keys.one_offs_due, {run.run_key: microseconds(run.run_at)})
+            await pipe.execute()
+
+    async def one_offs_due(self, before: datetime, *, limit: int) -> Sequence[ScheduledOnce]:
+        """Stored runs due before ``before``, soonest first (then by key), read by one script."""
+        check_limit(limit)
+        connection = self._open()
+        found = await connection.scripts.one_offs_due(
+            [self._keys.one_offs_due],
+            [self._keys.one_off_stem, microseconds(before), limit],
+        )
+        return [decode_one_off(fields, self._serializer) for fields in found]
+
+    async def count_one_offs(self) -> int:
+        """How many runs are stored."""
+        return int(await self._open().client.zcard(self._keys.one_offs_due))
+
+    async def delete_one_off(self, run_key: str) -> bool:
+        """Remove the run stored under ``run_key``; False when there was none."""
+        async with self._open().client.pipeline(transaction=True) as pipe:
+            pipe.delete(self._keys.one_off(run_key))
+            pipe.zrem(self._keys.one_offs_due, run_key)
+            deleted, _ = await pipe.execute()
+        return bool(deleted)
+
+    async def claim_one_off(self, run_key: str, token: str, record: TaskRecord) -> bool:
+        """Remove version ``token`` of run ``run_key`` and store ``record``, in one
+        transaction conditional on the run's hash not changing since its token was read."""
+        key = self._keys.one_off(run_key)
+        expected = token.encode()
+
+        async def current(pipe: Pipeline) -> bool:
+            return bool(await pipe.hget(key, "token") == expected)
+
+        def take(pipe: Pipeline) -> None:
+            pipe.delete(key)
+            pipe.zrem(self._keys.one_offs_due, run_key)
+
+        return await self._claim_with(key, current, take, record)
+
+    async def _claim_with(
+        self,
+        watched: str,
+        allowed: Callable[[Pipeline], Awaitable[bool]],
+        take: Callable[[Pipeline], None],
+        record: TaskRecord,
+    ) -> bool:
+        """Queue ``take`` and the save of ``record`` in one MULTI/EXEC if ``allowed`` says so.
+
+        ``allowed`` reads ``watched`` under WATCH, so the transaction only runs if nobody
+        changed that key in between; when somebody did, it is read and decided again (a
+        newer value then usually means the claim is lost). A lost claim writes nothing.
+
+        Raises:
+            TypeError: the record's arguments cannot be serialized; nothing is written.
+        """
+        connection = self._open()
+        calls = self._save_calls([record])
+        async with connection.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(watched)
+                    if not await allowed(pipe):
+                        return False
+                    pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                    take(pipe)
+                    await self._queue_saves(connection, pipe, calls)
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+
     # -- instance leases -----------------------------------------------------------------
 
     async def heartbeat(self, instance_id: str, now: datetime, ttl: float) -> None:
@@ -428,3 +566,9 @@ class RedisTaskStorage:
         connection = self._open()
         released = await connection.scripts.release_lock([self._keys.lock(key)], [owner])
         return bool(released)
+
+
+def _decode_slot(value: bytes) -> tuple[int, str]:
+    """The slot (in microseconds) and task id of a value of the slots hash."""
+    slot, _, task_id = value.partition(b"|")
+    return int(slot), task_id.decode()

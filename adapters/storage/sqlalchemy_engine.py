@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -171,13 +172,20 @@ def pool_options(backend: str) -> dict[str, Any]:
     transaction, small next to the commit it protects.
     """
     recycle = POSTGRES_POOL_RECYCLE if backend == "postgresql" else MYSQL_POOL_RECYCLE
-    return {
+    options: dict[str, Any] = {
         "pool_size": POOL_SIZE,
         "max_overflow": POOL_MAX_OVERFLOW,
         "pool_timeout": POOL_TIMEOUT,
         "pool_pre_ping": True,
         "pool_recycle": recycle,
     }
+    if backend in ("mysql", "mariadb"):
+        # InnoDB's default, REPEATABLE READ, takes gap locks on searches that match nothing
+        # (the tag rows of a new task), and concurrent writes of new tasks then deadlock on
+        # each other's gaps. Every statement here is atomic on its own or locks what it
+        # needs explicitly, as on PostgreSQL, whose default is READ COMMITTED too.
+        options["isolation_level"] = "READ COMMITTED"
+    return options
 
 
 def create_engine(
@@ -223,7 +231,27 @@ def _create(url: URL, *, echo: bool, options: Mapping[str, Any]) -> AsyncEngine:
         ) from error
     if driver == "aiomysql":
         _require_working_aiomysql()
+    if driver == "asyncmy":
+        _quiet_expected_duplicates()
     return engine
+
+
+class _ExpectedDuplicates(logging.Filter):
+    """Drops asyncmy's log lines for the "Duplicate entry" warnings of ``INSERT IGNORE``.
+
+    asyncmy logs every warning MySQL returns, and the store's claims (schedule slots, locks,
+    idempotency keys) are inserts that ignore a duplicate on purpose: the loser of every race
+    would otherwise log a warning, several a second with a busy schedule.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Duplicate entry ")
+
+
+def _quiet_expected_duplicates() -> None:
+    driver_log = logging.getLogger("asyncmy")
+    if not any(isinstance(existing, _ExpectedDuplicates) for existing in driver_log.filters):
+        driver_log.addFilter(_ExpectedDuplicates())
 
 
 def _install_hint(url: URL) -> tuple[str, str]:

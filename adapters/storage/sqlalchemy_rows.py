@@ -46,14 +46,11 @@ def record_to_row(record: TaskRecord, serializer: Serializer) -> dict[str, Any]:
     Raises:
         TypeError: the arguments cannot be serialized.
     """
-    encrypted = record.encrypted_payload is not None
     return {
         "task_id": record.task_id,
         "func_name": record.func_name,
         "status": record.status.value,
-        # Encrypted arguments are stored only as the token, never in plain form.
-        "args": None if encrypted else serializer.dumps(record.args),
-        "kwargs": None if encrypted else serializer.dumps(record.kwargs),
+        **argument_columns(record.args, record.kwargs, record.encrypted_payload, serializer),
         "created_at": record.created_at,
         "start_time": record.start_time,
         "end_time": record.end_time,
@@ -74,6 +71,34 @@ def record_to_row(record: TaskRecord, serializer: Serializer) -> dict[str, Any]:
     }
 
 
+def argument_columns(
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    encrypted_payload: bytes | None,
+    serializer: Serializer,
+) -> dict[str, Any]:
+    """The ``args`` and ``kwargs`` columns: serialized, or NULL when only the encrypted token
+    is kept (encrypted arguments are never stored in plain form).
+
+    Raises:
+        TypeError: the arguments cannot be serialized.
+    """
+    if encrypted_payload is not None:
+        return {"args": None, "kwargs": None}
+    return {"args": serializer.dumps(args), "kwargs": serializer.dumps(kwargs)}
+
+
+def stored_arguments(
+    row: RowMapping | Mapping[str, Any], serializer: Serializer
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The arguments kept in a row's ``args`` and ``kwargs`` columns (empty when NULL)."""
+    args, kwargs = row["args"], row["kwargs"]
+    return (
+        () if args is None else tuple(serializer.loads(bytes(args))),
+        {} if kwargs is None else dict(serializer.loads(bytes(kwargs))),
+    )
+
+
 def tag_rows(record: TaskRecord) -> list[dict[str, str]]:
     """The ``taskflow_task_tags`` rows of ``record``."""
     return [
@@ -84,15 +109,14 @@ def tag_rows(record: TaskRecord) -> list[dict[str, str]]:
 
 def row_to_record(row: RowMapping | Mapping[str, Any], serializer: Serializer) -> TaskRecord:
     """The task record stored in a ``taskflow_tasks`` row."""
-    args = row["args"]
-    kwargs = row["kwargs"]
+    args, kwargs = stored_arguments(row, serializer)
     executor = row["executor"]
     return TaskRecord(
         task_id=row["task_id"],
         func_name=row["func_name"],
         status=TaskStatus(row["status"]),
-        args=() if args is None else tuple(serializer.loads(bytes(args))),
-        kwargs={} if kwargs is None else dict(serializer.loads(bytes(kwargs))),
+        args=args,
+        kwargs=kwargs,
         created_at=row["created_at"],
         start_time=row["start_time"],
         end_time=row["end_time"],

@@ -11,7 +11,9 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_types import (
     exact_string,
 )
 
-#: The shape the code below describes. Raise it together with a step in ``MIGRATIONS``.
+#: The shape the code below describes. Raise it together with a step in ``MIGRATIONS`` when
+#: existing tables change; a new table alone does not raise it, because opening a database
+#: creates missing tables and older releases ignore tables they do not know.
 SCHEMA_VERSION = 2
 
 # Lengths keep every index within MySQL's size limit under utf8mb4.
@@ -93,6 +95,37 @@ locks = Table(
     Column("name", _NAME, primary_key=True),
     Column("owner", _NAME, nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+#: The slots periodic entries fired, one row per slot, and the task each started. A row per
+#: slot (rather than one per entry) means a claim never waits on another slot's: an
+#: instance frozen in the middle of claiming one slot cannot hold up the next.
+schedule_slots = Table(
+    "taskflow_schedule_slots",
+    metadata,
+    Column("entry", _NAME, primary_key=True),
+    Column("slot", UtcDateTime(), primary_key=True),
+    Column("task_id", _ID, nullable=False),
+)
+
+#: One-off runs waiting for their time; a row is deleted when its run fires.
+one_offs = Table(
+    "taskflow_one_offs",
+    metadata,
+    Column("run_key", _NAME, primary_key=True),
+    Column("token", _ID, nullable=False),
+    Column("func_name", _NAME, nullable=False),
+    Column("run_at", UtcDateTime(), nullable=False),
+    # Serializer output, as in taskflow_tasks; NULL when only the encrypted payload is kept.
+    Column("args", LongBytes),
+    Column("kwargs", LongBytes),
+    Column("encrypted_payload", LongBytes),
+    # JSON: a string-to-string object.
+    Column("tags", LongText, nullable=False),
+    Column("priority", Integer),
+    Column("idempotency_key", _NAME),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_taskflow_one_offs_run_at", "run_at", "run_key"),
 )
 
 #: One row per schema version applied to this database.

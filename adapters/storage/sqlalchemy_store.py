@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, delete, or_, select, update
+from sqlalchemy import ColumnElement, RowMapping, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fastapi_taskflow.adapters.storage.sqlalchemy_dialects import insert_ignore, upsert
@@ -22,6 +23,11 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_filters import after_cursor, q
 from fastapi_taskflow.adapters.storage.sqlalchemy_locks import SqlLockTable
 from fastapi_taskflow.adapters.storage.sqlalchemy_metrics import aggregate_metrics
 from fastapi_taskflow.adapters.storage.sqlalchemy_migrations import upgrade_schema
+from fastapi_taskflow.adapters.storage.sqlalchemy_one_off_rows import (
+    ONE_OFF_UPDATABLE_COLUMNS,
+    one_off_to_row,
+    row_to_one_off,
+)
 from fastapi_taskflow.adapters.storage.sqlalchemy_rows import (
     UPDATABLE_COLUMNS,
     record_to_row,
@@ -31,6 +37,8 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_rows import (
 from fastapi_taskflow.adapters.storage.sqlalchemy_schema import (
     idempotency_keys,
     instances,
+    one_offs,
+    schedule_slots,
     task_tags,
     tasks,
 )
@@ -40,7 +48,10 @@ from fastapi_taskflow.adapters.storage.storage_rules import (
     check_limit,
     latest_per_task,
 )
+from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.metrics import TaskMetrics
+from fastapi_taskflow.domain.schedule import SLOT_HISTORY, SlotClaim
+from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TERMINAL_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.serializer import Serializer
@@ -52,6 +63,22 @@ _CHUNK = 500
 
 def _values(statuses: Iterable[TaskStatus]) -> list[str]:
     return sorted(status.value for status in statuses)
+
+
+async def _write_records(
+    connection: AsyncConnection,
+    rows: Sequence[dict[str, Any]],
+    tags: Sequence[dict[str, str]],
+) -> None:
+    """Upsert task ``rows`` and replace their tag rows, in the caller's transaction (so a
+    claim can commit the task it starts together with the claim)."""
+    await connection.execute(upsert(connection.dialect, tasks, UPDATABLE_COLUMNS), rows)
+    ids = [row["task_id"] for row in rows]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        await connection.execute(delete(task_tags).where(task_tags.c.task_id.in_(chunk)))
+    if tags:
+        await connection.execute(task_tags.insert(), tags)
 
 
 async def _take_over(
@@ -163,15 +190,8 @@ class SqlAlchemyTaskStorage:
             return
         rows = [record_to_row(record, self._serializer) for record in batch]
         tags = [tag for record in batch for tag in tag_rows(record)]
-        ids = [record.task_id for record in batch]
         async with self._transaction(write=True) as connection:
-            statement = upsert(connection.dialect, tasks, UPDATABLE_COLUMNS)
-            await connection.execute(statement, rows)
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                await connection.execute(delete(task_tags).where(task_tags.c.task_id.in_(chunk)))
-            if tags:
-                await connection.execute(task_tags.insert(), tags)
+            await _write_records(connection, rows, tags)
 
     async def get(self, task_id: str) -> TaskRecord | None:
         """The stored record, or ``None``."""
@@ -340,6 +360,131 @@ class SqlAlchemyTaskStorage:
                 )
                 return task_id
 
+    # -- schedules -----------------------------------------------------------------------
+
+    async def claim_slot(self, entry: str, slot: datetime, record: TaskRecord) -> bool:
+        """Claim ``slot`` of ``entry`` and store ``record`` in the same transaction.
+
+        Each slot is a row of its own, inserted by the claim: the primary key lets exactly
+        one racer insert it, and a racer whose insert meets another's uncommitted row waits
+        for that transaction only, never for claims of other slots (so an instance frozen
+        halfway through claiming one slot holds up none of the next ones). Rows of slots
+        older than :data:`~fastapi_taskflow.domain.schedule.SLOT_HISTORY` before the newest
+        are pruned by the claim of the newest, and claims of slots that old are refused.
+
+        Raises:
+            TypeError: the record's arguments cannot be serialized; nothing is written.
+        """
+        rows = [record_to_row(record, self._serializer)]
+        tags = tag_rows(record)
+        slots = schedule_slots.c
+        slot = as_utc(slot)  # arithmetic on a zone's local time would skip DST changes
+        claim = {"entry": entry, "slot": slot, "task_id": record.task_id}
+        async with self._transaction(write=True) as connection:
+            superseded = await connection.scalar(
+                select(slots.slot)
+                .where(slots.entry == entry, slots.slot > slot + SLOT_HISTORY)
+                .limit(1)
+            )
+            if superseded is not None:
+                return False
+            inserted = await connection.execute(
+                insert_ignore(connection.dialect, schedule_slots), claim
+            )
+            if inserted.rowcount != 1:
+                return False
+            await _write_records(connection, rows, tags)
+            await connection.execute(
+                delete(schedule_slots).where(
+                    slots.entry == entry, slots.slot < slot - SLOT_HISTORY
+                )
+            )
+            return True
+
+    async def last_slots(self, entries: Collection[str]) -> Mapping[str, SlotClaim]:
+        """The latest claim of each of ``entries`` that has one."""
+        names = sorted(set(entries))
+        slots = schedule_slots.c
+        claims: dict[str, SlotClaim] = {}
+        async with self._transaction() as connection:
+            for start in range(0, len(names), _CHUNK):
+                chunk = names[start : start + _CHUNK]
+                latest = (
+                    select(slots.entry, func.max(slots.slot).label("slot"))
+                    .where(slots.entry.in_(chunk))
+                    .group_by(slots.entry)
+                    .subquery()
+                )
+                result = await connection.execute(
+                    select(schedule_slots).join(
+                        latest, and_(slots.entry == latest.c.entry, slots.slot == latest.c.slot)
+                    )
+                )
+                for row in result.mappings():
+                    claims[row["entry"]] = SlotClaim(
+                        entry=row["entry"], slot=row["slot"], task_id=row["task_id"]
+                    )
+        return claims
+
+    async def save_one_off(self, run: ScheduledOnce) -> None:
+        """Store ``run``, replacing the run with the same key.
+
+        Raises:
+            TypeError: its arguments cannot be serialized; nothing is written.
+        """
+        row = one_off_to_row(run, self._serializer)
+        async with self._transaction(write=True) as connection:
+            await connection.execute(
+                upsert(connection.dialect, one_offs, ONE_OFF_UPDATABLE_COLUMNS), [row]
+            )
+
+    async def one_offs_due(self, before: datetime, *, limit: int) -> Sequence[ScheduledOnce]:
+        """Stored runs due before ``before``, soonest first (then by key)."""
+        check_limit(limit)
+        statement = (
+            select(one_offs)
+            .where(one_offs.c.run_at < before)
+            .order_by(one_offs.c.run_at, one_offs.c.run_key)
+            .limit(limit)
+        )
+        async with self._transaction() as connection:
+            rows = (await connection.execute(statement)).mappings().all()
+        return [row_to_one_off(row, self._serializer) for row in rows]
+
+    async def count_one_offs(self) -> int:
+        """How many runs are stored."""
+        async with self._transaction() as connection:
+            count = await connection.scalar(select(func.count()).select_from(one_offs))
+        return int(count or 0)
+
+    async def delete_one_off(self, run_key: str) -> bool:
+        """Remove the run stored under ``run_key``; False when there was none."""
+        async with self._transaction(write=True) as connection:
+            result = await connection.execute(
+                delete(one_offs).where(one_offs.c.run_key == run_key)
+            )
+        return bool(result.rowcount == 1)
+
+    async def claim_one_off(self, run_key: str, token: str, record: TaskRecord) -> bool:
+        """Delete version ``token`` of run ``run_key`` and store ``record``, in one transaction.
+
+        The conditional delete is the claim: racers queue on the row, and only the first finds
+        it still there.
+
+        Raises:
+            TypeError: the record's arguments cannot be serialized; nothing is written.
+        """
+        rows = [record_to_row(record, self._serializer)]
+        tags = tag_rows(record)
+        async with self._transaction(write=True) as connection:
+            removed = await connection.execute(
+                delete(one_offs).where(one_offs.c.run_key == run_key, one_offs.c.token == token)
+            )
+            if removed.rowcount != 1:
+                return False
+            await _write_records(connection, rows, tags)
+            return True
+
     # -- instance leases -----------------------------------------------------------------
 
     async def heartbeat(self, instance_id: str, now: datetime, ttl: float) -> None:
@@ -347,6 +492,9 @@ class SqlAlchemyTaskStorage:
         lease = {"instance_id": instance_id, "expires_at": now + timedelta(seconds=ttl)}
         async with self._transaction(write=True) as connection:
             await connection.execute(upsert(connection.dialect, instances, ["expires_at"]), lease)
+        # Its own transaction: holding the new lease row while scanning the others for expired
+        # ones deadlocked instances starting together on MySQL/MariaDB.
+        async with self._transaction(write=True) as connection:
             await connection.execute(
                 delete(instances).where(
                     instances.c.expires_at <= now, instances.c.instance_id != instance_id

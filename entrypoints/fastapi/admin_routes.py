@@ -9,7 +9,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from fastapi_taskflow.domain.errors import InvalidTransition, TaskNotFound
 from fastapi_taskflow.domain.status import TaskStatus
-from fastapi_taskflow.entrypoints.fastapi.schemas import CancelOut, MetricsOut, TaskOut
+from fastapi_taskflow.entrypoints.fastapi.schemas import (
+    CancelOut,
+    MetricsOut,
+    SchedulesOut,
+    TaskOut,
+)
 from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
 from fastapi_taskflow.ports.storage import TaskQuery
 
@@ -63,6 +68,14 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
     async def metrics() -> MetricsOut:
         await service.ready()
         return MetricsOut.of(await service.queries.metrics())
+
+    @router.get(
+        "/schedules",
+        response_model=SchedulesOut,
+        summary="Periodic entries: trigger, next and last run; one-off runs waiting",
+    )
+    async def schedules() -> SchedulesOut:
+        return SchedulesOut.of(await service.schedules())
 
     @router.get(
         "/{task_id}",

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from fastapi_taskflow.application.schedule_overview import EntryOverview, ScheduleOverview
 from fastapi_taskflow.domain.metrics import DurationStats, TaskMetrics, success_rate
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
@@ -127,3 +128,63 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(key): _jsonable(item) for key, item in value.items()}
     return repr(value)
+
+
+class TriggerOut(BaseModel):
+    """When an entry is due: ``every`` seconds, or a cron expression in a time zone."""
+
+    type: str = Field(description="`interval` or `cron`.")
+    every: float | None = Field(default=None, description="Seconds between slots.")
+    cron: str | None = Field(default=None, description="The five-field cron expression.")
+    timezone: str | None = Field(default=None, description="IANA zone the cron is read in.")
+
+
+class LastRunOut(BaseModel):
+    """The latest slot any instance fired, and the task it started."""
+
+    slot: datetime
+    task_id: str
+    status: TaskStatus | None = Field(description="`null` once the task left the history.")
+
+
+class ScheduleEntryOut(BaseModel):
+    """A periodic entry."""
+
+    name: str
+    trigger: TriggerOut
+    next_run: datetime
+    last_run: LastRunOut | None
+    run_on_startup: bool
+    missed: str = Field(description="`skip` or `run_once`: what happens to missed slots.")
+    retries: int
+    executor: str
+
+    @classmethod
+    def of(cls, row: EntryOverview) -> ScheduleEntryOut:
+        claim = row.last_claim
+        return cls(
+            name=row.entry.name,
+            trigger=TriggerOut.model_validate(row.entry.trigger.describe()),
+            next_run=row.next_run,
+            last_run=None
+            if claim is None
+            else LastRunOut(slot=claim.slot, task_id=claim.task_id, status=row.last_status),
+            run_on_startup=row.entry.run_on_startup,
+            missed=row.entry.missed.value,
+            retries=row.retries,
+            executor=row.executor,
+        )
+
+
+class SchedulesOut(BaseModel):
+    """Every periodic entry, and how many one-off runs are waiting."""
+
+    entries: list[ScheduleEntryOut]
+    one_off_armed: int = Field(description="One-off runs stored and waiting for their time.")
+
+    @classmethod
+    def of(cls, overview: ScheduleOverview) -> SchedulesOut:
+        return cls(
+            entries=[ScheduleEntryOut.of(row) for row in overview.entries],
+            one_off_armed=overview.one_offs_armed,
+        )

@@ -6,6 +6,7 @@ import contextvars
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from fastapi import BackgroundTasks, FastAPI
@@ -16,7 +17,10 @@ from fastapi_taskflow.application.registry import TaskRegistry, default_task_nam
 from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.domain.config import TaskConfig
+from fastapi_taskflow.domain.schedule import MissedSlots, ScheduleEntry
+from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.domain.triggers import make_trigger
 from fastapi_taskflow.entrypoints.backends import RedisBackend, SnapshotBackend
 from fastapi_taskflow.entrypoints.container import TaskflowContainer
 from fastapi_taskflow.entrypoints.fastapi.lifespan import attach_to_app
@@ -292,12 +296,126 @@ class TaskManager:
         config_named(name if name is not None else "task")  # fail before being applied
         return register
 
-    def schedule(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
-        """Periodic tasks (``every=`` / ``cron=``) are not available in this release yet."""
-        raise NotImplementedError(
-            "@task_manager.schedule() is not available in this release yet; "
-            "scheduled tasks arrive with the scheduler"
+    def schedule(
+        self,
+        every: float | None = None,
+        cron: str | None = None,
+        *,
+        timezone: str = "UTC",
+        run_on_startup: bool = False,
+        missed: str = "skip",
+        retries: int = 0,
+        delay: float = 0.0,
+        backoff: float = 1.0,
+        name: str | None = None,
+        executor: str | None = None,
+        priority: int | None = None,
+        requeue_on_interrupt: bool = False,
+        max_delay: float | None = None,
+        jitter: float = 0.0,
+    ) -> Callable[[F], F]:
+        """Run a function periodically; it is also registered as a normal task, so
+        ``add_task()`` can enqueue it by hand too. The function is returned unchanged.
+
+        Each slot runs once across every instance sharing the store (see the scheduling
+        guide), through the same path as other tasks, with ``source="scheduled"``.
+
+        Args:
+            every: Seconds between runs. Slots are multiples of ``every`` since the Unix
+                epoch, so ``every=300`` runs at :00, :05, :10 ... of each hour.
+            cron: A five-field cron expression (``"0 2 * * *"``) or a shorthand such as
+                ``"@hourly"``. Needs ``pip install "fastapi-taskflow[scheduler]"``.
+            timezone: IANA time zone the cron expression is read in.
+            run_on_startup: Also run once whenever an instance starts.
+            missed: ``"skip"`` (default) or ``"run_once"``: what to do at start-up with
+                slots that came due while no instance was running.
+            retries: Additional attempts after the first failure.
+            delay: Seconds before the first retry.
+            backoff: Multiplier applied to the delay on each further retry.
+            name: Name in logs, the dashboard and storage (default: the function's name).
+            executor: ``"async"``, ``"thread"`` or ``"process"``; default from the function.
+            priority: Order among tasks waiting for a slot (see ``max_concurrent_tasks``).
+            requeue_on_interrupt: Run again when the process stopped while it was running.
+            max_delay: Cap on any single retry wait, in seconds.
+            jitter: Fraction (0 to 1) of each retry wait that may be randomly taken off.
+
+        Raises:
+            ValueError: Neither or both of ``every`` and ``cron``; a non-positive interval;
+                an invalid cron expression; an unknown time zone; another invalid option; or
+                an executor the function cannot run on.
+            ImportError: ``cron`` is used and croniter is not installed.
+        """
+        trigger = make_trigger(every, cron, timezone)
+        if not isinstance(run_on_startup, bool):
+            raise ValueError(f"run_on_startup must be True or False, got {run_on_startup!r}")
+        policy = MissedSlots.parse(missed)
+        register = self.task(
+            retries=retries,
+            delay=delay,
+            backoff=backoff,
+            name=name,
+            executor=executor,
+            priority=priority,
+            requeue_on_interrupt=requeue_on_interrupt,
+            max_delay=max_delay,
+            jitter=jitter,
         )
+
+        def decorate(func: F) -> F:
+            task_name = name if name is not None else default_task_name(func)
+            entry = ScheduleEntry(
+                name=task_name, trigger=trigger, run_on_startup=run_on_startup, missed=policy
+            )
+            self.service.check_schedule(entry)
+            register(func)
+            self.service.add_schedule(entry)
+            return func
+
+        return decorate
+
+    async def schedule_once(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        run_at: datetime,
+        run_key: str,
+        tags: Mapping[str, str] | None = None,
+        priority: int | None = None,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> ScheduledOnce:
+        """Run a registered task once, at ``run_at``, with these arguments.
+
+        The run is stored before this returns, so it survives restarts; exactly one instance
+        starts it. Scheduling again with the same ``run_key`` replaces the stored run (that
+        is how a deadline is moved). A naive ``run_at`` means UTC; a time in the past runs
+        at once. ``run_at``, ``run_key``, ``tags``, ``priority`` and ``idempotency_key`` are
+        options, not arguments of the task.
+
+        Returns:
+            The run as stored (arguments sealed when encryption is on).
+
+        Raises:
+            ValueError: ``func`` is not registered, or a bad ``run_key`` or option.
+            TypeError: ``run_at`` is not a datetime.
+            TaskArgumentError: The arguments cannot reach the task's executor or storage.
+        """
+        options = EnqueueOptions(tags=tags, idempotency_key=idempotency_key, priority=priority)
+        return await self.service.schedule_once(
+            func, args, kwargs, run_at=run_at, run_key=run_key, options=options
+        )
+
+    async def cancel_scheduled(self, run_key: str) -> bool:
+        """Cancel the one-off run stored under ``run_key``; False when there is none (it
+        started already, was cancelled, or never existed)."""
+        return await self.service.cancel_scheduled(run_key)
+
+    async def list_scheduled(
+        self, before: datetime | None = None, *, limit: int = 1000
+    ) -> list[ScheduledOnce]:
+        """One-off runs waiting for their time, soonest first: those due before ``before``
+        (default: all), at most ``limit``."""
+        return list(await self.service.list_scheduled(before, limit=limit))
 
     # -- enqueueing ---------------------------------------------------------------------
 

@@ -16,7 +16,11 @@ from sqlalchemy.engine import make_url
 
 from fastapi_taskflow.adapters.serialization.tagged_json import TaggedJsonSerializer
 from fastapi_taskflow.adapters.storage.sqlalchemy_migrations import MIGRATIONS, SchemaTooNew
-from fastapi_taskflow.adapters.storage.sqlalchemy_schema import SCHEMA_VERSION
+from fastapi_taskflow.adapters.storage.sqlalchemy_schema import (
+    SCHEMA_VERSION,
+    metadata,
+    schema_versions,
+)
 from fastapi_taskflow.adapters.storage.sqlalchemy_store import SqlAlchemyTaskStorage
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
@@ -28,6 +32,9 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 #: The versions an upgraded version 1 database has recorded.
 EVERY_VERSION = list(range(1, SCHEMA_VERSION + 1))
+
+#: Tables added after version 2 without a version step of their own.
+SCHEDULE_TABLES = {"taskflow_schedule_slots", "taskflow_one_offs"}
 
 #: Instances that open one database at the same moment, as a scaled-out deployment starts.
 INSTANCES = 6
@@ -166,6 +173,7 @@ async def test_a_version_1_database_is_upgraded_in_place(url: str) -> None:
         )
         assert (old.tags, old.logs, old.created_at) == ({"tenant": "acme"}, ["queued"], T0)
         assert [version for version, _ in recorded_versions(url)] == EVERY_VERSION
+        assert set(table_shapes(url)) >= SCHEDULE_TABLES
 
         new = TaskRecord(
             task_id="new",
@@ -186,6 +194,31 @@ async def test_a_version_1_database_is_upgraded_in_place(url: str) -> None:
         assert await store.acquire("leader", "survivor", ttl=60) is True
     finally:
         await store.close()
+
+
+async def test_a_version_2_database_without_the_schedule_tables_gets_them(url: str) -> None:
+    # As a release from before the schedule tables wrote it: the same version, fewer tables.
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            older = [
+                table for table in metadata.sorted_tables if table.name not in SCHEDULE_TABLES
+            ]
+            metadata.create_all(connection, tables=older)
+            connection.execute(schema_versions.insert().values(version=2, applied_at=T0))
+    finally:
+        engine.dispose()
+
+    store = new_store(url)
+    await store.open()
+    try:
+        assert set(table_shapes(url)) >= SCHEDULE_TABLES
+        assert await store.claim_slot(
+            "nightly", T0, TaskRecord(task_id="n", func_name="f", created_at=T0)
+        )
+    finally:
+        await store.close()
+    assert [version for version, _ in recorded_versions(url)] == EVERY_VERSION[1:]
 
 
 async def test_an_upgrade_cut_short_is_completed_by_the_next_open(url: str) -> None:

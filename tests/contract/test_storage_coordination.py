@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from fastapi_taskflow.domain.task import TaskRecord
-from fastapi_taskflow.ports.storage import TaskStorage
+from fastapi_taskflow.ports.storage import TaskQuery, TaskStorage
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 RACERS = 20
@@ -187,3 +187,41 @@ async def test_a_released_instance_is_no_longer_live(storage: TaskStorage) -> No
     await storage.release_instance("a")
 
     assert await storage.live_instances(T0) == {"b"}
+
+
+async def test_instances_saving_new_tagged_tasks_at_once_all_succeed(
+    storage: TaskStorage, peer: TaskStorage
+) -> None:
+    # On MySQL/MariaDB under REPEATABLE READ, the gap locks of the tag rows made such
+    # writes deadlock each other.
+    batches = [
+        [
+            TaskRecord(
+                task_id=f"burst-{n}-{k}",
+                func_name="send_email",
+                created_at=T0,
+                tags={"tenant": f"t{n % 3}", "kind": "mail"},
+            )
+            for k in range(3)
+        ]
+        for n in range(40)
+    ]
+
+    await asyncio.gather(
+        *(client.save(batch) for client, batch in zip([storage, peer] * 20, batches, strict=True))
+    )
+
+    page = await storage.query(TaskQuery(tag=("kind", "mail")), limit=1000)
+    assert len(page.items) == 120
+
+
+async def test_instances_beating_at_once_all_stay_live(
+    storage: TaskStorage, peer: TaskStorage
+) -> None:
+    clients = [storage, peer] * 6
+
+    await asyncio.gather(
+        *(client.heartbeat(f"instance-{n}", T0, ttl=30) for n, client in enumerate(clients))
+    )
+
+    assert await peer.live_instances(T0) == {f"instance-{n}" for n in range(len(clients))}

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import fastapi.dependencies.utils as dependency_utils
@@ -39,6 +40,24 @@ def _restore_installed_manager() -> Iterator[None]:
     yield
     dependency_utils.BackgroundTasks = original_class  # type: ignore[attr-defined]
     managed_tasks._installed[:] = original_managers
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql", "redis"])
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty store that several processes can share: one SQLite file,
+    PostgreSQL, MariaDB or Redis."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        yield f"{url}?prefix={request.getfixturevalue('redis_prefix')}"
+        return
+    drop_task_tables = request.getfixturevalue("drop_task_tables")
+    url = request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mysql_url")
+    drop_task_tables(url)
+    yield url
+    drop_task_tables(url)
 
 
 @asynccontextmanager

@@ -28,23 +28,6 @@ LEASE_TTL = 2.0
 RECOVERY_PATIENCE = 60.0
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mysql", "redis"])
-def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty store that several processes can share."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    if request.param == "redis":
-        url = request.getfixturevalue("redis_url")
-        yield f"{url}?prefix={request.getfixturevalue('redis_prefix')}"
-        return
-    drop_task_tables = request.getfixturevalue("drop_task_tables")
-    url = request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mysql_url")
-    drop_task_tables(url)
-    yield url
-    drop_task_tables(url)
-
-
 @pytest.fixture
 def cluster(shared_store: str, tmp_path: Path) -> Iterator[Callable[[], Server]]:
     """Starts instances of the cluster app on the shared store; all are killed at the end."""
