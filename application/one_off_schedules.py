@@ -61,6 +61,10 @@ class OneOffSchedules:
         self._refill_at: datetime | None = None
         self._truncated = False
         self._unknown: set[str] = set()
+        # Claims whose outcome storage never told, by run key, with the record they carry:
+        # tried again until storage answers, even once the run has left storage (the
+        # claim may have been the one that removed it).
+        self._unsettled: dict[str, tuple[ScheduledOnce, TaskRecord]] = {}
 
     @property
     def armed(self) -> int:
@@ -89,6 +93,10 @@ class OneOffSchedules:
         due = await self._runs.one_offs_due(now + self._horizon, limit=self._max_armed)
         self._armed = {run.run_key: run for run in due}
         self._heap = [(run.run_at, run.run_key, run.token) for run in due]
+        for key, (run, _) in self._unsettled.items():
+            if key not in self._armed:
+                self._armed[key] = run
+                self._heap.append((now, key, run.token))
         heapq.heapify(self._heap)
         self._truncated = len(due) >= self._max_armed
         self._refill_at = now + self._refill_every
@@ -113,6 +121,7 @@ class OneOffSchedules:
     def stop(self) -> None:
         self._armed.clear()
         self._heap.clear()
+        self._unsettled.clear()
         self._refill_at = None
 
     async def fire_due(self, now: datetime) -> int:
@@ -135,9 +144,14 @@ class OneOffSchedules:
         return found
 
     async def claim(self, run: ScheduledOnce, now: datetime) -> bool:
-        """Try to win ``run`` and start its task; a failure to reach storage is logged and
-        the claim tried again soon."""
-        record = self._new_run(run)
+        """Try to win ``run`` and start its task.
+
+        When storage cannot be reached the outcome is unknown, so the same claim, with the
+        same record, is tried again soon: a repeated claim that had won reports it (see
+        :meth:`OneOffRuns.claim_one_off`), so the task is neither lost nor started twice.
+        """
+        kept = self._unsettled.pop(run.run_key, None)
+        record = kept[1] if kept is not None and kept[0].token == run.token else self._new_run(run)
         if record is None:
             if run.func_name not in self._unknown:
                 self._unknown.add(run.func_name)
@@ -152,6 +166,7 @@ class OneOffSchedules:
             won = await self._runs.claim_one_off(run.run_key, run.token, record)
         except Exception:
             _log.exception("one-off run %r: could not claim it; will retry", run.run_key)
+            self._unsettled[run.run_key] = (run, record)
             if self._refill_at is not None and run.run_key not in self._armed:
                 self._armed[run.run_key] = run
                 heapq.heappush(self._heap, (now + CLAIM_RETRY, run.run_key, run.token))

@@ -91,8 +91,8 @@ class Scheduler:
         now = self._clock.now()
         for run in await self.one_offs.due(now):
             self._spawn(self.one_offs.claim(run, now))
-        for entry, slot in self.periodic.due(now):
-            self._spawn(self.periodic.claim(entry, slot, now))
+        for entry, slot, record in self.periodic.due(now):
+            self._spawn(self.periodic.claim(entry, slot, record, now))
         wakes = [w for w in (self.periodic.next_wake(), self.one_offs.next_wake()) if w]
         return min(wakes, default=None)
 

@@ -29,6 +29,9 @@ class ScheduleSlots(Protocol):
         refused. A store may also refuse any slot older than the latest claim (those that
         keep only the latest one do); the scheduler starts the claims of an entry's slots in
         order, one period apart, so such a store loses no slot to it.
+
+        A claim repeated with the same ``record`` after its first answer was lost (a dropped
+        connection) answers True when that first one had won: ``record`` is stored.
         """
         ...
 
@@ -65,6 +68,7 @@ class OneOffRuns(Protocol):
         (the task it starts) in the same atomic step.
 
         True for exactly one of several racing clients; False, with nothing written, when the
-        run was fired, cancelled or replaced meanwhile.
+        run was fired, cancelled or replaced meanwhile. As with slots, a claim repeated with
+        the same ``record`` answers True when its first try had won.
         """
         ...

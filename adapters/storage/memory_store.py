@@ -217,7 +217,7 @@ class MemoryTaskStorage:
         """Claim ``slot`` of ``entry`` unless it or a later slot was claimed; store ``record``."""
         held = self._slots.get(entry)
         if held is not None and held.slot >= slot:
-            return False
+            return record.task_id in self._records  # a repeated claim that had won
         self._slots[entry] = SlotClaim(entry=entry, slot=as_utc(slot), task_id=record.task_id)
         await self.save([record])
         return True
@@ -249,7 +249,7 @@ class MemoryTaskStorage:
         """Remove version ``token`` of run ``run_key`` and store ``record``."""
         stored = self._one_offs.get(run_key)
         if stored is None or stored.token != token:
-            return False
+            return record.task_id in self._records  # a repeated claim that had won
         del self._one_offs[run_key]
         await self.save([record])
         return True

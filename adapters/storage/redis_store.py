@@ -505,8 +505,9 @@ class RedisTaskStorage:
         """Queue ``take`` and the save of ``record`` in one MULTI/EXEC if ``allowed`` says so.
 
         ``allowed`` reads ``watched`` under WATCH, so the transaction only runs if nobody
-        changed that key in between; when somebody did, it is read and decided again (a
-        newer value then usually means the claim is lost). A lost claim writes nothing.
+        changed that key in between; when somebody did, it is read and decided again. A lost
+        claim writes nothing. When redis-py resends an EXEC whose reply was lost, the second
+        try finds the slot taken by this very claim: the stored record tells it so.
 
         Raises:
             TypeError: the record's arguments cannot be serialized; nothing is written.
@@ -518,7 +519,9 @@ class RedisTaskStorage:
                 try:
                     await pipe.watch(watched)
                     if not await allowed(pipe):
-                        return False
+                        # A claim repeated because its first answer was lost finds its own
+                        # record stored, and has won.
+                        return bool(await pipe.exists(self._keys.task(record.task_id)))
                     pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
                     take(pipe)
                     await self._queue_saves(connection, pipe, calls)

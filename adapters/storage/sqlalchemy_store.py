@@ -103,6 +103,15 @@ async def _take_over(
     return rows
 
 
+async def _stored(connection: AsyncConnection, record: TaskRecord) -> bool:
+    """Whether ``record`` is stored already: a claim repeated because its first answer was
+    lost (a dropped connection) finds it there, and has won."""
+    found = await connection.scalar(
+        select(tasks.c.task_id).where(tasks.c.task_id == record.task_id)
+    )
+    return found is not None
+
+
 class SqlAlchemyTaskStorage:
     """A :class:`~fastapi_taskflow.ports.storage.TaskStorage` in SQLite, PostgreSQL or MySQL.
 
@@ -387,12 +396,12 @@ class SqlAlchemyTaskStorage:
                 .limit(1)
             )
             if superseded is not None:
-                return False
+                return await _stored(connection, record)
             inserted = await connection.execute(
                 insert_ignore(connection.dialect, schedule_slots), claim
             )
             if inserted.rowcount != 1:
-                return False
+                return await _stored(connection, record)
             await _write_records(connection, rows, tags)
             await connection.execute(
                 delete(schedule_slots).where(
@@ -481,7 +490,7 @@ class SqlAlchemyTaskStorage:
                 delete(one_offs).where(one_offs.c.run_key == run_key, one_offs.c.token == token)
             )
             if removed.rowcount != 1:
-                return False
+                return await _stored(connection, record)
             await _write_records(connection, rows, tags)
             return True
 

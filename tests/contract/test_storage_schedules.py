@@ -125,6 +125,23 @@ async def test_of_many_clients_racing_for_one_slot_exactly_one_wins(
     assert "Duplicate entry" not in caplog.text
 
 
+async def test_a_claim_repeated_after_its_answer_was_lost_reports_its_win(
+    storage: TaskStorage, peer: TaskStorage
+) -> None:
+    record = run_of("first")
+    assert await storage.claim_slot("nightly", at(60), record) is True
+
+    # The connection dropped before the answer arrived; the caller tries again.
+    assert await storage.claim_slot("nightly", at(60), record) is True
+    assert await peer.claim_slot("nightly", at(60), run_of("other")) is False
+    await storage.save_one_off(one_off("trial-42", 60))
+    fired = run_of("fired")
+    assert await storage.claim_one_off("trial-42", "v1", fired) is True
+    assert await storage.claim_one_off("trial-42", "v1", fired) is True
+    assert await peer.claim_one_off("trial-42", "v1", run_of("late")) is False
+    assert sorted(r.task_id for r in await storage.unfinished(limit=10)) == ["fired", "first"]
+
+
 async def test_claimed_slots_survive_a_restart(
     storage: TaskStorage, restart: Callable[[], Awaitable[TaskStorage]]
 ) -> None:

@@ -220,3 +220,40 @@ async def test_runs_are_read_again_soon_when_storage_was_down_at_start_up() -> N
 
     assert instance.runs.next_wake() == at(0) + CLAIM_RETRY
     assert await instance.runs.fire_due(at(1)) == 1
+
+
+class LostAnswer(MemoryTaskStorage):
+    lose_next = True
+
+    async def claim_one_off(self, run_key: str, token: str, record: TaskRecord) -> bool:
+        won = await super().claim_one_off(run_key, token, record)
+        if self.lose_next:
+            self.lose_next = False
+            raise ConnectionError("connection reset before the reply")
+        return won
+
+
+async def test_a_claim_whose_answer_was_lost_still_runs_exactly_once() -> None:
+    store = LostAnswer()
+    await store.save_one_off(run("trial-1", 30))
+    instance = Instance(store)
+    await instance.runs.refill(at(0))
+
+    assert await instance.runs.fire_due(at(30)) == 0
+    assert await instance.runs.fire_due(at(31)) == 1
+
+    assert instance.launched == [("trial-1",)]
+    assert len(await store.unfinished(limit=10)) == 1
+
+
+async def test_a_lost_answer_is_settled_even_after_a_refill_no_longer_finds_the_run() -> None:
+    store = LostAnswer()
+    await store.save_one_off(run("trial-1", 30))
+    instance = Instance(store, refill_every=timedelta(seconds=1))
+    await instance.runs.refill(at(0))
+
+    assert await instance.runs.fire_due(at(30)) == 0  # it won, but the answer was lost
+    assert await store.count_one_offs() == 0
+    assert await instance.runs.fire_due(at(31)) == 1  # refilled, and tried again
+
+    assert instance.launched == [("trial-1",)]

@@ -193,3 +193,30 @@ async def test_entries_added_after_start_are_planned_from_their_next_slot() -> N
 
     assert instance.schedules.next_due("late") == at(60)
     assert await instance.schedules.fire_due(at(60)) == 1
+
+
+class LostAnswer(MemoryTaskStorage):
+    """Writes the first claim, then fails as if the connection dropped before the answer."""
+
+    lose_next = True
+
+    async def claim_slot(self, entry: str, slot: datetime, record: TaskRecord) -> bool:
+        won = await super().claim_slot(entry, slot, record)
+        if self.lose_next:
+            self.lose_next = False
+            raise ConnectionError("connection reset before the reply")
+        return won
+
+
+async def test_a_claim_whose_answer_was_lost_still_runs_exactly_once() -> None:
+    store = LostAnswer()
+    instance = Instance(store, every(60))
+    await instance.schedules.start(at(0))
+
+    assert await instance.schedules.fire_due(at(60)) == 0  # stored, but we were not told
+    assert instance.schedules.next_wake() == at(60) + CLAIM_RETRY
+    assert await instance.schedules.fire_due(at(61)) == 1  # the same claim, tried again
+    assert await instance.schedules.fire_due(at(62)) == 0
+
+    assert instance.launched == [("ping", at(60))]
+    assert len(await store.unfinished(limit=10)) == 1
