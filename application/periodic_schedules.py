@@ -30,8 +30,8 @@ class PeriodicSchedules:
 
     Instances do not talk to each other: each computes the same slots from the trigger and
     races for them in storage (:meth:`ScheduleSlots.claim_slot`), which lets exactly one win
-    and refuses any slot older than one already fired. An instance that was paused or busy
-    past several slots tries only the latest of them.
+    each slot. An instance that was paused or busy past several slots tries only the latest
+    of them.
     """
 
     def __init__(self, *, slots: ScheduleSlots, new_run: RunFactory, launch: Launch) -> None:
@@ -39,7 +39,7 @@ class PeriodicSchedules:
         self._new_run = new_run
         self._launch = launch
         self._entries: dict[str, ScheduleEntry] = {}
-        # Per entry: the first slot still to fire, and when to look (later after a failure).
+        # Per entry: the first slot still to fire, and when to look at it.
         self._next_slot: dict[str, datetime] = {}
         self._look_at: dict[str, datetime] = {}
         # Claims whose outcome storage never told (it was unreachable), kept with their
