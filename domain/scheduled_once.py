@@ -35,20 +35,5 @@ class ScheduledOnce:
 
     @property
     def fire_at(self) -> datetime:
-        """Alias of :attr:`run_at`."""
+        """Alias of :attr:`run_at`, the name fastapi-taskflow 0.12 gave it."""
         return self.run_at
-
-    def to_dict(self, *, include_args: bool = True) -> dict[str, Any]:
-        """The JSON-friendly shape returned by the REST API."""
-        return {
-            "run_key": self.run_key,
-            "func_name": self.func_name,
-            "run_at": self.run_at.isoformat(),
-            "args": list(self.args) if include_args else [],
-            "kwargs": dict(self.kwargs) if include_args else {},
-            "encrypted": self.encrypted_payload is not None,
-            "tags": dict(self.tags),
-            "priority": self.priority,
-            "idempotency_key": self.idempotency_key,
-            "created_at": self.created_at.isoformat(),
-        }

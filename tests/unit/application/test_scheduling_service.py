@@ -181,7 +181,7 @@ async def test_listing_runs_by_due_time(make_scheduling: Callable[..., Harness])
 
     everything = await service.list_scheduled()
     assert [run.run_key for run in everything] == ["soon", "naive", "later"]
-    assert everything[1].run_at == START + timedelta(hours=2)
+    assert everything[1].run_at == everything[1].fire_at == START + timedelta(hours=2)
     today = await service.list_scheduled(START + timedelta(hours=24))
     assert [run.run_key for run in today] == ["soon", "naive"]
 
