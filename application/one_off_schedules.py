@@ -151,7 +151,10 @@ class OneOffSchedules:
         :meth:`OneOffRuns.claim_one_off`), so the task is neither lost nor started twice.
         """
         kept = self._unsettled.pop(run.run_key, None)
-        record = kept[1] if kept is not None and kept[0].token == run.token else self._new_run(run)
+        if kept is not None and kept[0].token != run.token:
+            await self._settle_replaced(*kept)
+            kept = None
+        record = kept[1] if kept is not None else self._new_run(run)
         if record is None:
             if run.func_name not in self._unknown:
                 self._unknown.add(run.func_name)
@@ -174,6 +177,17 @@ class OneOffSchedules:
         if won:
             self._launch(record)
         return won
+
+    async def _settle_replaced(self, run: ScheduledOnce, record: TaskRecord) -> None:
+        # The run was replaced after a claim of its older version went unanswered; that claim
+        # may still have won, in which case its task is stored and must start.
+        try:
+            won = await self._runs.claim_one_off(run.run_key, run.token, record)
+        except Exception:
+            _log.exception("one-off run %r: could not settle an earlier claim", run.run_key)
+            return
+        if won:
+            self._launch(record)
 
     def _current(self, entry: tuple[datetime, str, str]) -> bool:
         held = self._armed.get(entry[1])

@@ -257,3 +257,19 @@ async def test_a_lost_answer_is_settled_even_after_a_refill_no_longer_finds_the_
     assert await instance.runs.fire_due(at(31)) == 1  # refilled, and tried again
 
     assert instance.launched == [("trial-1",)]
+
+
+async def test_a_lost_answer_is_settled_when_the_run_was_stored_again_meanwhile() -> None:
+    store = LostAnswer()
+    await store.save_one_off(run("trial-1", 30, token="v1"))
+    instance = Instance(store)
+    await instance.runs.refill(at(0))
+    assert await instance.runs.fire_due(at(30)) == 0  # v1 won, but the answer was lost
+
+    again = run("trial-1", 30, token="v2")  # the caller scheduled the key once more
+    await store.save_one_off(again)
+    instance.runs.arm(again, at(30))
+    assert await instance.runs.fire_due(at(31)) == 1
+
+    assert instance.launched == [("trial-1",), ("trial-1",)]  # both versions ran, once each
+    assert len(await store.unfinished(limit=10)) == 2
