@@ -61,6 +61,13 @@ class ChangeRecorder:
         )
         self._bridge.call(self._notify, record, event)
 
+    def annotated(self, record: TaskRecord) -> None:
+        """A finished task gained information without changing status (a retry link): it is
+        stored and live views hear of it, but observers are not told of its end again."""
+        self.store.refresh(record)
+        self.writer.put(record)
+        self._bridge.call(self._publish, record)
+
     def logged(
         self,
         record: TaskRecord,
@@ -86,10 +93,17 @@ class ChangeRecorder:
 
     def _notify(self, record: TaskRecord, event: LogEvent | LifecycleEvent) -> None:
         self._feed.emit(event)
-        change = TaskChange(
-            task_id=record.task_id, func_name=record.func_name, status=record.status
-        )
-        self._events.publish(change)
         if isinstance(event, LifecycleEvent):
+            self._publish(record)
+        else:
             # Other instances need status changes only; they re-read a task for its logs.
-            self._broadcast.send(change)
+            self._events.publish(_change_of(record))
+
+    def _publish(self, record: TaskRecord) -> None:
+        change = _change_of(record)
+        self._events.publish(change)
+        self._broadcast.send(change)
+
+
+def _change_of(record: TaskRecord) -> TaskChange:
+    return TaskChange(task_id=record.task_id, func_name=record.func_name, status=record.status)

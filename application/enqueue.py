@@ -18,7 +18,9 @@ from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.serializer import Serializer
 
 
-def _tags(value: Mapping[str, str] | None) -> dict[str, str]:
+def checked_tags(value: Mapping[str, str] | None) -> dict[str, str]:
+    """A copy of ``value`` (``{}`` for ``None``); ``ValueError`` unless it maps short strings
+    to short strings."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -55,7 +57,7 @@ class EnqueueOptions:
     Validated on construction, so bad input fails where ``add_task()`` was called.
     """
 
-    tags: dict[str, str] = attrs.field(factory=dict, converter=_tags)
+    tags: dict[str, str] = attrs.field(factory=dict, converter=checked_tags)
     idempotency_key: str | None = attrs.field(default=None, validator=_key)
     priority: int | None = attrs.field(default=None, validator=_priority)
     eager: bool | None = attrs.field(default=None, validator=_eager)

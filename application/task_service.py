@@ -16,11 +16,13 @@ from fastapi_taskflow.application.dispatcher import Dispatcher
 from fastapi_taskflow.application.enqueue import Enqueued, EnqueueOptions, Enqueuer
 from fastapi_taskflow.application.loop_bridge import LoopBridge
 from fastapi_taskflow.application.observer_feed import ObserverFeed
+from fastapi_taskflow.application.operator_actions import OperatorActions
 from fastapi_taskflow.application.queries import TaskQueries
 from fastapi_taskflow.application.recovery import DEFAULT_MAX_CRASH_RERUNS, recover_unfinished
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.application.schedule_overview import ScheduleOverview, overview
 from fastapi_taskflow.application.scheduler import Scheduler
+from fastapi_taskflow.domain.audit import AuditAction, AuditEntry
 from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.limits import check_length
@@ -73,6 +75,7 @@ class TaskService:
         events: EventStream,
         broadcast: ChangeBroadcast,
         scheduler: Scheduler,
+        operator: OperatorActions,
         process_shutdown_timeout: float = 30.0,
         thread_shutdown_timeout: float = 5.0,
         retention_days: float | None = None,
@@ -94,6 +97,8 @@ class TaskService:
         self.events = events
         self._broadcast = broadcast
         self.scheduler = scheduler
+        #: Audited operator commands (retry, replay, cancel, delete history) and the audit log.
+        self.operator = operator
         self._max_crash_reruns = max_crash_reruns
         self._lease_ttl = lease_ttl
         self._process_shutdown_timeout = process_shutdown_timeout
@@ -242,6 +247,18 @@ class TaskService:
             self.recorder.changed(record)
             cancelled += 1
         return cancelled
+
+    async def record_audit(
+        self,
+        actor: str | None,
+        action: AuditAction,
+        task_ids: Sequence[str] = (),
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Add an entry to the audit log (sign-ins, and actions outside the operator
+        commands, which audit themselves)."""
+        await self.ready()
+        return await self.operator.audit.record(actor, action, task_ids, detail)
 
     # -- schedules ------------------------------------------------------------------------
 

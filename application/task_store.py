@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from datetime import datetime
 
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES
 from fastapi_taskflow.domain.task import TaskRecord
@@ -47,9 +48,12 @@ class TaskStore:
     def _trim(self) -> None:
         while len(self._recent) > self.recent_limit:
             _, dropped = self._recent.popitem(last=False)
-            key = dropped.idempotency_key
-            if key is not None and self._keys.get(key) == dropped.task_id:
-                del self._keys[key]
+            self._release_key(dropped)
+
+    def _release_key(self, dropped: TaskRecord) -> None:
+        key = dropped.idempotency_key
+        if key is not None and self._keys.get(key) == dropped.task_id:
+            del self._keys[key]
 
     def remember(self, record: TaskRecord) -> None:
         """Add a finished task read back from storage (after a restart), unless already held.
@@ -67,6 +71,26 @@ class TaskStore:
             if key is not None:
                 self._keys.setdefault(key, record.task_id)
             self._trim()
+
+    def refresh(self, record: TaskRecord) -> None:
+        """Hold ``record`` instead of the remembered copy of the same finished task."""
+        if record.status.is_live:
+            raise ValueError("refresh() takes finished tasks")
+        with self._lock:
+            if record.task_id in self._recent:
+                self._recent[record.task_id] = record
+
+    def drop_finished_before(self, cutoff: datetime) -> int:
+        """Forget finished tasks that ended before ``cutoff`` (their history was deleted)."""
+        with self._lock:
+            gone = [
+                task_id
+                for task_id, record in self._recent.items()
+                if record.end_time is not None and record.end_time < cutoff
+            ]
+            for task_id in gone:
+                self._release_key(self._recent.pop(task_id))
+        return len(gone)
 
     def get(self, task_id: str) -> TaskRecord | None:
         with self._lock:

@@ -61,3 +61,44 @@ class StorageBacklogFull(TaskflowError, RuntimeError):
         )
         self.backlog = backlog
         self.limit = limit
+
+
+class NotRetryable(TaskflowError):
+    """An operator asked to retry a task whose status does not allow it (it is still pending
+    or running, or it succeeded)."""
+
+    def __init__(self, task_id: str, status: TaskStatus) -> None:
+        super().__init__(
+            f"task {task_id} has status {status.value!r}; only failed, interrupted, rejected "
+            "and cancelled tasks can be retried"
+        )
+        self.task_id = task_id
+        self.status = status
+
+
+class AlreadyRetried(TaskflowError):
+    """The task was retried before; retry the newer task instead, so each failure is re-run
+    once however often the request is sent."""
+
+    def __init__(self, task_id: str, retried_as: str) -> None:
+        super().__init__(
+            f"task {task_id} was already retried as {retried_as}; retry that task instead"
+        )
+        self.task_id = task_id
+        self.retried_as = retried_as
+
+
+class InvalidReplay(TaskflowError, ValueError):
+    """The edits of a replay cannot be applied (for example, arguments that are hidden or
+    encrypted cannot be edited)."""
+
+
+class TaskOwnedElsewhere(TaskflowError):
+    """The task is pending or running in another instance, which alone can act on it."""
+
+    def __init__(self, task_id: str, owner: str | None = None) -> None:
+        holder = "another instance" if owner is None else f"instance {owner}"
+        super().__init__(f"task {task_id} is owned by {holder}")
+        self.task_id = task_id
+        #: The instance holding the task, when known.
+        self.owner = owner

@@ -47,8 +47,13 @@ TERMINAL_STATUSES = frozenset(
     }
 )
 
-#: Statuses a dead-letter replay may start from.
-RETRYABLE_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.INTERRUPTED, TaskStatus.REJECTED})
+#: Finished tasks that did not succeed: what the dashboard lists as dead letters, and what a
+#: replay of a time window re-runs.
+DEAD_LETTER_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.INTERRUPTED, TaskStatus.REJECTED})
+
+#: Statuses an operator may retry a task from: the dead letters, and tasks cancelled on purpose
+#: (a cancelled task is never retried in bulk by a time window).
+RETRYABLE_STATUSES = DEAD_LETTER_STATUSES | {TaskStatus.CANCELLED}
 
 #: A task in one of these statuses gives its idempotency key up to the next task that asks.
 KEY_RELEASING_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.REJECTED})

@@ -55,6 +55,10 @@ class TaskRecord:
     queue: str = "default"
     #: Times the task was started again because the process running it died.
     crash_reruns: int = 0
+    #: The finished task this one re-runs (set on tasks created by a retry or replay).
+    retried_from: str | None = None
+    #: The task that re-ran this one, once an operator retried it.
+    retried_as: str | None = None
 
     # -- derived -------------------------------------------------------------------------
 
@@ -166,6 +170,8 @@ class TaskRecord:
             "encrypted": self.encrypted_payload is not None,
             "queue": self.queue,
             "crash_reruns": self.crash_reruns,
+            "retried_from": self.retried_from,
+            "retried_as": self.retried_as,
         }
 
     def copy(self) -> TaskRecord:

@@ -99,7 +99,8 @@ def load_time_zone(name: str) -> tzinfo:
         return timezone.utc  # the default works without a time zone database
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    # A folder of the database ("America") or an over-long name fails as an OSError.
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(
             f"unknown time zone {name!r}; use an IANA name such as 'UTC' or 'Europe/Paris'"
         ) from None

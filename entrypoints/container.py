@@ -18,12 +18,14 @@ from fastapi_taskflow.adapters.executors.thread_executor import ThreadExecutor
 from fastapi_taskflow.adapters.observers import FileLogger, LoggerChain
 from fastapi_taskflow.adapters.serialization.tagged_json import TaggedJsonSerializer
 from fastapi_taskflow.application.argument_codec import ArgumentCodec
+from fastapi_taskflow.application.audit_log import AuditLog
 from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.dispatcher import Dispatcher
 from fastapi_taskflow.application.enqueue import Enqueuer
 from fastapi_taskflow.application.loop_bridge import LoopBridge
 from fastapi_taskflow.application.observer_feed import ObserverFeed
 from fastapi_taskflow.application.one_off_schedules import OneOffSchedules
+from fastapi_taskflow.application.operator_actions import OperatorActions
 from fastapi_taskflow.application.periodic_schedules import PeriodicSchedules
 from fastapi_taskflow.application.queries import TaskQueries
 from fastapi_taskflow.application.registry import TaskRegistry
@@ -31,6 +33,7 @@ from fastapi_taskflow.application.run_task import TaskRunner
 from fastapi_taskflow.application.scheduled_runs import ScheduledRuns
 from fastapi_taskflow.application.scheduler import Scheduler
 from fastapi_taskflow.application.slot_limiter import SlotLimiter
+from fastapi_taskflow.application.task_retries import TaskRetries
 from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.application.write_behind import WriteBehind
@@ -202,7 +205,33 @@ class TaskflowContainer(containers.DeclarativeContainer):
         ),
         clock=clock,
     )
-    queries = providers.Singleton(TaskQueries, storage=storage, store=store, writer=writer)
+    queries = providers.Singleton(
+        TaskQueries, storage=storage, store=store, writer=writer, clock=clock
+    )
+    retries = providers.Singleton(
+        TaskRetries,
+        registry=registry,
+        enqueuer=enqueuer,
+        recorder=recorder,
+        storage=storage,
+        locks=storage,
+        queries=queries,
+        clock=clock,
+        instance_id=instance_id,
+        start=dispatcher.provided.start,
+    )
+    operator = providers.Singleton(
+        OperatorActions,
+        retries=retries,
+        audit=providers.Singleton(AuditLog, trail=storage, clock=clock),
+        queries=queries,
+        storage=storage,
+        store=store,
+        writer=writer,
+        clock=clock,
+        recorder=recorder,
+        dispatcher=dispatcher,
+    )
     service = providers.Singleton(
         TaskService,
         instance_id=instance_id,
@@ -221,6 +250,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         events=events,
         broadcast=broadcast,
         scheduler=scheduler,
+        operator=operator,
         process_shutdown_timeout=config.process_shutdown_timeout,
         retention_days=config.retention_days,
         max_crash_reruns=config.max_crash_reruns,

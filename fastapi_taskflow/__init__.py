@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from fastapi_taskflow.domain.task import TaskRecord
     from fastapi_taskflow.domain.triggers import CronTrigger, IntervalTrigger
     from fastapi_taskflow.entrypoints.fastapi.admin import TaskAdmin
+    from fastapi_taskflow.entrypoints.fastapi.auth_backend import TaskAuthBackend
     from fastapi_taskflow.entrypoints.fastapi.managed_tasks import ManagedBackgroundTasks
     from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
     from fastapi_taskflow.ports.observers import TaskObserver
@@ -68,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "task_log": "fastapi_taskflow.application.task_log",
     "TaskAdmin": "fastapi_taskflow.entrypoints.fastapi.admin",
     "TaskArgumentError": "fastapi_taskflow.domain.errors",
+    "TaskAuthBackend": "fastapi_taskflow.entrypoints.fastapi.auth_backend",
     "TaskConfig": "fastapi_taskflow.domain.config",
     "TaskContext": "fastapi_taskflow.domain.context",
     "TaskflowError": "fastapi_taskflow.domain.errors",
@@ -100,6 +102,7 @@ __all__ = [
     "StorageBacklogFull",
     "TaskAdmin",
     "TaskArgumentError",
+    "TaskAuthBackend",
     "TaskConfig",
     "TaskContext",
     "TaskManager",

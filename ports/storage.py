@@ -9,8 +9,6 @@ idempotency reservations and instance heartbeats).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -20,6 +18,8 @@ import attrs
 from fastapi_taskflow.domain.metrics import TaskMetrics
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.audit import AuditTrail
+from fastapi_taskflow.ports.cursor import Cursor
 from fastapi_taskflow.ports.locks import LockManager
 from fastapi_taskflow.ports.schedules import OneOffRuns, ScheduleSlots
 
@@ -60,41 +60,6 @@ class TaskPage:
 
     items: Sequence[TaskRecord]
     next_cursor: str | None = None
-
-
-@attrs.frozen
-class Cursor:
-    """Position after the last task of a page: tasks are ordered by (created_at, task_id) desc."""
-
-    created_at: datetime
-    task_id: str
-
-    def encode(self) -> str:
-        """An opaque token for API clients."""
-        raw = f"{self.created_at.isoformat()}|{self.task_id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> Cursor:
-        """Read a token made by :meth:`encode`; ``ValueError`` for anything else."""
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            stamp, task_id = base64.urlsafe_b64decode(padded).decode().split("|", 1)
-            created_at = datetime.fromisoformat(stamp)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise ValueError(f"invalid cursor {token!r}") from None
-        if created_at.tzinfo is None:
-            raise ValueError(f"invalid cursor {token!r}")
-        return cls(created_at, task_id)
-
-    @classmethod
-    def after(cls, record: TaskRecord) -> Cursor:
-        """The cursor that continues after ``record``."""
-        return cls(record.created_at, record.task_id)
-
-    def precedes(self, record: TaskRecord) -> bool:
-        """Whether ``record`` comes after this cursor in newest-first order."""
-        return (record.created_at, record.task_id) < (self.created_at, self.task_id)
 
 
 class TaskRepository(Protocol):
@@ -185,6 +150,7 @@ class TaskStorage(
     InstanceLeases,
     LockManager,
     ScheduleSlots,
+    AuditTrail,
     OneOffRuns,
     Protocol,
 ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -16,14 +17,24 @@ from fastapi_taskflow.adapters.storage.storage_rules import (
     check_limit,
     latest_per_task,
 )
+from fastapi_taskflow.domain.activity import (
+    DURATION_EDGES,
+    Activity,
+    ActivityWindow,
+    DurationHistogram,
+    duration_bin,
+)
+from fastapi_taskflow.domain.audit import AuditEntry
 from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.metrics import DurationStats, FunctionMetrics, TaskMetrics
 from fastapi_taskflow.domain.schedule import SlotClaim
 from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.audit import AuditPage, AuditQuery
 from fastapi_taskflow.ports.clock import Clock
-from fastapi_taskflow.ports.storage import Cursor, TaskPage, TaskQuery
+from fastapi_taskflow.ports.cursor import Cursor
+from fastapi_taskflow.ports.storage import TaskPage, TaskQuery
 
 
 class MemoryTaskStorage:
@@ -37,13 +48,18 @@ class MemoryTaskStorage:
     Args:
         max_finished: How many finished (terminal) tasks to keep.
         clock: What lock expiry is measured with (the system clock by default).
+        max_audit: How many audit entries to keep; older ones are forgotten.
     """
 
     durable = False
 
-    def __init__(self, *, max_finished: int = 10_000, clock: Clock | None = None) -> None:
+    def __init__(
+        self, *, max_finished: int = 10_000, clock: Clock | None = None, max_audit: int = 10_000
+    ) -> None:
         if max_finished < 0:
             raise ValueError(f"max_finished must be >= 0, got {max_finished!r}")
+        if max_audit < 0:
+            raise ValueError(f"max_audit must be >= 0, got {max_audit!r}")
         self._max_finished = max_finished
         self._records: dict[str, TaskRecord] = {}
         # Finished tasks, oldest end first. Entries go stale when a task is saved again; an
@@ -57,6 +73,7 @@ class MemoryTaskStorage:
         self._locks = MemoryLockManager(clock or SystemClock())
         self._slots: dict[str, SlotClaim] = {}
         self._one_offs: dict[str, ScheduledOnce] = {}
+        self._audit: deque[AuditEntry] = deque(maxlen=max_audit)
 
     async def open(self) -> None:
         """Nothing to connect to."""
@@ -255,6 +272,56 @@ class MemoryTaskStorage:
         return True
 
     # -- bounded memory ------------------------------------------------------------------
+
+    # -- charts --------------------------------------------------------------------------
+
+    async def activity(self, window: ActivityWindow, func_name: str | None = None) -> Activity:
+        """Finished tasks counted by end-time bucket and final status."""
+        buckets: list[dict[TaskStatus, int]] = [{} for _ in range(window.count)]
+        for record in self._records.values():
+            if record.end_time is None or not record.status.is_terminal:
+                continue
+            if func_name is not None and record.func_name != func_name:
+                continue
+            index = window.index_of(record.end_time)
+            if index is not None:
+                counts = buckets[index]
+                counts[record.status] = counts.get(record.status, 0) + 1
+        return Activity(window=window, buckets=tuple(buckets))
+
+    async def duration_histogram(self, func_name: str | None = None) -> DurationHistogram:
+        """Durations of the tasks that have one, binned."""
+        counts = [0] * (len(DURATION_EDGES) + 1)
+        for record in self._records.values():
+            duration = record.duration
+            if duration is None or (func_name is not None and record.func_name != func_name):
+                continue
+            counts[duration_bin(duration)] += 1
+        return DurationHistogram(counts=tuple(counts))
+
+    # -- audit ---------------------------------------------------------------------------
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        """Keep ``entry``; beyond ``max_audit`` entries the oldest is forgotten."""
+        self._audit.append(entry)
+
+    async def audit_entries(
+        self, query: AuditQuery, *, limit: int, cursor: Cursor | None = None
+    ) -> AuditPage:
+        """Matching entries, newest first, at most ``limit`` of them, after ``cursor``."""
+        check_limit(limit)
+        matching = [
+            entry
+            for entry in self._audit
+            if query.matches(entry)
+            and (cursor is None or cursor.precedes_position(entry.at, entry.entry_id))
+        ]
+        matching.sort(key=lambda entry: (entry.at, entry.entry_id), reverse=True)
+        page = matching[:limit]
+        next_cursor = (
+            Cursor(page[-1].at, page[-1].entry_id).encode() if len(matching) > limit else None
+        )
+        return AuditPage(items=page, next_cursor=next_cursor)
 
     def _track_finished(self, record: TaskRecord) -> None:
         if not record.status.is_terminal:

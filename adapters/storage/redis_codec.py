@@ -143,6 +143,9 @@ def decode_task(fields: Sequence[bytes | None], serializer: Serializer) -> TaskR
         instance_id=None if owner is None else owner.decode(),
         queue=data["queue"],
         crash_reruns=data["crash_reruns"],
+        # Records written before retry links existed have neither.
+        retried_from=data.get("retried_from"),
+        retried_as=data.get("retried_as"),
     )
 
 
@@ -165,6 +168,8 @@ def _document(record: TaskRecord) -> dict[str, Any]:
         "executor": None if record.executor is None else record.executor.value,
         "queue": record.queue,
         "crash_reruns": record.crash_reruns,
+        "retried_from": record.retried_from,
+        "retried_as": record.retried_as,
     }
 
 

@@ -59,6 +59,10 @@ class RedisKeys:
         #: epoch, so equal times sort by key. Not under :attr:`one_off_stem`, where a run key
         #: could take its name.
         self.one_offs_due = f"{prefix}:once-due"
+        #: Audit entries in page order: members ``"<at>|<entry_id>"``, all with score 0.
+        self.audit_order = f"{prefix}:audit:order"
+        #: Hash: audit entry id -> the entry as JSON.
+        self.audit_entries = f"{prefix}:audit:entries"
         self._lock_stem = f"{prefix}:lock:"
         self._by = f"{prefix}:by:"
 

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 import attrs
 
 from fastapi_taskflow.domain.clock_rules import as_utc
-from fastapi_taskflow.ports.storage import Cursor, TaskQuery
+from fastapi_taskflow.ports.cursor import Cursor
+from fastapi_taskflow.ports.storage import TaskQuery
 
 #: Width of a creation stamp, ``YYYY-MM-DDTHH:MM:SS.ffffff``.
 STAMP_WIDTH = 26
@@ -35,6 +36,11 @@ def stamp(moment: datetime) -> str:
         f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
         f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}"
     )
+
+
+def from_stamp(text: str) -> datetime:
+    """The UTC instant :func:`stamp` wrote as ``text``."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
 
 
 def member(created_at: datetime, task_id: str) -> str:

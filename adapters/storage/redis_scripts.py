@@ -453,3 +453,37 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+#: Tallies finished tasks by end-time bucket and status, over at most ARGV[8] members of the
+#: end-time set KEYS[1] from score ARGV[6] (inclusive; the first ARGV[7] members at that score
+#: were tallied by the previous call) up to ARGV[5] (exclusive). ARGV[1]: task stem, ARGV[2]:
+#: window start, ARGV[3]: bucket width (both in microseconds), ARGV[4]: only this function
+#: ('' for all). Returns {members visited, last score visited, members visited at that
+#: score, {"<bucket>|<status>", count, ...}}.
+ACTIVITY = """
+local stem, start, width, only = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local members = redis.call(
+  'ZRANGEBYSCORE', KEYS[1], ARGV[6], '(' .. ARGV[5], 'WITHSCORES',
+  'LIMIT', tonumber(ARGV[7]), tonumber(ARGV[8])
+)
+local tally, last, at_last = {}, false, 0
+for i = 1, #members, 2 do
+  local id, score = members[i], members[i + 1]
+  local fields = redis.call('HMGET', stem .. id, 'status', 'func')
+  if fields[1] and (only == '' or fields[2] == only) then
+    local key = math.floor((tonumber(score) - start) / width) .. '|' .. fields[1]
+    tally[key] = (tally[key] or 0) + 1
+  end
+  if score == last then
+    at_last = at_last + 1
+  else
+    last, at_last = score, 1
+  end
+end
+local flat = {}
+for key, count in pairs(tally) do
+  flat[#flat + 1] = key
+  flat[#flat + 1] = count
+end
+return {#members / 2, last, at_last, flat}
+"""

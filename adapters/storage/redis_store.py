@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -14,6 +15,11 @@ from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
 from fastapi_taskflow.adapters.storage import redis_scripts
+from fastapi_taskflow.adapters.storage.audit_codec import (
+    audit_document,
+    audit_from_document,
+    dumps,
+)
 from fastapi_taskflow.adapters.storage.redis_client import connect
 from fastapi_taskflow.adapters.storage.redis_codec import (
     RECORD_FIELDS,
@@ -25,9 +31,12 @@ from fastapi_taskflow.adapters.storage.redis_keys import RedisKeys
 from fastapi_taskflow.adapters.storage.redis_metrics import QUANTILE, MetricsTally, from_summary
 from fastapi_taskflow.adapters.storage.redis_one_off_codec import decode_one_off, encode_one_off
 from fastapi_taskflow.adapters.storage.redis_ordering import (
+    HIGHEST,
     ID_OFFSET,
     LOWEST,
     from_microseconds,
+    from_stamp,
+    member,
     microseconds,
     page_range,
 )
@@ -37,19 +46,36 @@ from fastapi_taskflow.adapters.storage.storage_rules import (
     check_limit,
     latest_per_task,
 )
+from fastapi_taskflow.domain.activity import (
+    DURATION_EDGES,
+    Activity,
+    ActivityWindow,
+    DurationHistogram,
+)
+from fastapi_taskflow.domain.audit import AuditEntry
 from fastapi_taskflow.domain.metrics import TaskMetrics
 from fastapi_taskflow.domain.schedule import SlotClaim
 from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
-from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES
+from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.audit import AuditPage, AuditQuery
+from fastapi_taskflow.ports.cursor import Cursor
 from fastapi_taskflow.ports.serializer import Serializer
-from fastapi_taskflow.ports.storage import Cursor, TaskPage, TaskQuery
+from fastapi_taskflow.ports.storage import TaskPage, TaskQuery
 
 #: Tasks per save-script call; bigger batches are several calls in one MULTI/EXEC.
 _SAVE_CHUNK = 200
 
 #: Index members one script call may visit, so no call keeps the server busy for long.
 _SCAN_BUDGET = 500
+
+#: Audit entries read per round trip while filling a page, and the most one page may visit:
+#: a rare filter answers a short page (with a cursor to go on) instead of reading everything.
+_AUDIT_CHUNK = 200
+_AUDIT_BUDGET = 10_000
+
+#: Finished tasks one activity-script call tallies.
+_ACTIVITY_CHUNK = 1000
 
 #: Finished tasks one retention call deletes.
 _DELETE_CHUNK = 500
@@ -75,6 +101,7 @@ class _Scripts:
         self.acquire_lock = client.register_script(redis_scripts.ACQUIRE_LOCK)
         self.release_lock = client.register_script(redis_scripts.RELEASE_LOCK)
         self.one_offs_due = client.register_script(redis_scripts.ONE_OFFS_DUE)
+        self.activity = client.register_script(redis_scripts.ACTIVITY)
 
 
 @attrs.frozen
@@ -532,6 +559,111 @@ class RedisTaskStorage:
 
     # -- instance leases -----------------------------------------------------------------
 
+    # -- charts --------------------------------------------------------------------------
+
+    async def activity(self, window: ActivityWindow, func_name: str | None = None) -> Activity:
+        """Finished tasks counted by end-time bucket and final status: the end-time set is
+        walked over the window in chunks, each tallied by a script."""
+        connection = self._open()
+        start, stop = microseconds(window.start), microseconds(window.end)
+        width = microseconds(window.start + window.bucket) - start
+        buckets: list[dict[TaskStatus, int]] = [{} for _ in range(window.count)]
+        low, skip = str(start), 0
+        while True:
+            visited, last, at_last, flat = await connection.scripts.activity(
+                [self._keys.ended],
+                [
+                    self._keys.task_stem,
+                    start,
+                    width,
+                    func_name or "",
+                    stop,
+                    low,
+                    skip,
+                    _ACTIVITY_CHUNK,
+                ],
+            )
+            for key, count in zip(flat[::2], flat[1::2], strict=True):
+                position, status_value = _text(key).split("|", 1)
+                index, status = int(position), TaskStatus(status_value)
+                if 0 <= index < window.count:
+                    buckets[index][status] = buckets[index].get(status, 0) + int(count)
+            if int(visited) < _ACTIVITY_CHUNK:
+                return Activity(window=window, buckets=tuple(buckets))
+            last_score = _text(last)
+            # Members sharing the last score may continue in the next chunk.
+            skip = skip + int(at_last) if last_score == low else int(at_last)
+            low = last_score
+
+    async def duration_histogram(self, func_name: str | None = None) -> DurationHistogram:
+        """Durations binned by counting ranges of the duration sets."""
+        connection = self._open()
+        key = self._keys.durations if func_name is None else self._keys.durations_stem + func_name
+        edges = [str(round(edge * 1_000_000)) for edge in DURATION_EDGES]
+        lows = ["-inf", *edges]
+        highs = [*("(" + edge for edge in edges), "+inf"]
+        async with connection.client.pipeline(transaction=False) as pipe:
+            for low, high in zip(lows, highs, strict=True):
+                pipe.zcount(key, low, high)
+            counts = await pipe.execute()
+        return DurationHistogram(counts=tuple(int(count) for count in counts))
+
+    # -- audit ---------------------------------------------------------------------------
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        """Store ``entry`` and its place in the order, in one transaction."""
+        connection = self._open()
+        async with connection.client.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.audit_entries, entry.entry_id, dumps(audit_document(entry)))
+            pipe.zadd(self._keys.audit_order, {member(entry.at, entry.entry_id): 0})
+            await pipe.execute()
+
+    async def audit_entries(
+        self, query: AuditQuery, *, limit: int, cursor: Cursor | None = None
+    ) -> AuditPage:
+        """Matching entries, newest first, at most ``limit`` of them, after ``cursor``.
+
+        Filters are checked per entry while walking the order down; a page stops after
+        visiting a bounded number of entries, so it may hold fewer than ``limit`` entries and
+        still carry a cursor.
+        """
+        check_limit(limit)
+        connection = self._open()
+        keys = self._keys
+        high = HIGHEST if cursor is None else "(" + member(cursor.created_at, cursor.task_id)
+        found: list[AuditEntry] = []
+        visited = 0
+        while True:
+            members = await connection.client.zrevrangebylex(
+                keys.audit_order, high, LOWEST, start=0, num=_AUDIT_CHUNK
+            )
+            if not members:
+                return AuditPage(items=found)
+            names = [_text(name) for name in members]
+            ids = [name.split("|", 1)[1] for name in names]
+            documents = await connection.client.hmget(keys.audit_entries, ids)
+            for document in documents:
+                visited += 1
+                if document is None:
+                    continue
+                entry = audit_from_document(json.loads(document))
+                if not query.matches(entry):
+                    continue
+                if len(found) == limit:
+                    last = found[-1]
+                    return AuditPage(
+                        items=found, next_cursor=Cursor(last.at, last.entry_id).encode()
+                    )
+                found.append(entry)
+            if len(members) < _AUDIT_CHUNK:
+                return AuditPage(items=found)
+            high = "(" + names[-1]
+            if visited >= _AUDIT_BUDGET:
+                # Continue from the last visited entry next time.
+                stamp, entry_id = names[-1].split("|", 1)
+                resume = Cursor(from_stamp(stamp), entry_id)
+                return AuditPage(items=found, next_cursor=resume.encode())
+
     async def heartbeat(self, instance_id: str, now: datetime, ttl: float) -> None:
         """Record that ``instance_id`` is alive until ``now + ttl``; forget expired leases."""
         client = self._open().client
@@ -575,3 +707,7 @@ def _decode_slot(value: bytes) -> tuple[int, str]:
     """The slot (in microseconds) and task id of a value of the slots hash."""
     slot, _, task_id = value.partition(b"|")
     return int(slot), task_id.decode()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from fastapi_taskflow.adapters.storage.sqlalchemy_schema import task_tags, tasks
-from fastapi_taskflow.ports.storage import Cursor, TaskQuery
+from fastapi_taskflow.ports.cursor import Cursor
+from fastapi_taskflow.ports.storage import TaskQuery
 
 
 def query_conditions(query: TaskQuery) -> list[ColumnElement[bool]]:

@@ -24,14 +24,9 @@ Migration = Callable[[Connection], None]
 def add_queue_and_crash_reruns(connection: Connection) -> None:
     """Version 2: tasks name the queue they wait in and count their reruns after crashes.
 
-    Existing tasks get the default queue and no reruns. The step can be run again after a
-    partial run (MySQL commits each ``ALTER TABLE`` on its own, so a crash can leave one
-    column added): it adds only what is missing. The ``taskflow_locks`` table, also new in
-    version 2, is created with the other missing tables.
+    Existing tasks get the default queue and no reruns. The ``taskflow_locks`` table, also new
+    in version 2, is created with the other missing tables.
     """
-    inspector = inspect(connection)
-    if not inspector.has_table("taskflow_tasks"):
-        return
     # The columns as version 2 defined them, spelled here so later versions cannot change
     # what this step does.
     added = Table(
@@ -40,24 +35,58 @@ def add_queue_and_crash_reruns(connection: Connection) -> None:
         Column("queue", exact_string(255), nullable=False, server_default="default"),
         Column("crash_reruns", Integer, nullable=False, server_default="0"),
     )
-    present = {column["name"] for column in inspector.get_columns("taskflow_tasks")}
-    for column in added.columns:
+    if _add_missing_columns(connection, added):
+        _add_missing_index(
+            connection,
+            "ix_taskflow_tasks_queue_created",
+            "CREATE INDEX ix_taskflow_tasks_queue_created ON taskflow_tasks (queue, created_at)",
+        )
+
+
+def add_retry_links(connection: Connection) -> None:
+    """Version 3: a retried task and its retry name each other.
+
+    Existing tasks have no links. The ``taskflow_audit`` table, also new in version 3, is
+    created with the other missing tables.
+    """
+    added = Table(
+        "taskflow_tasks",
+        MetaData(),
+        Column("retried_from", exact_string(128)),
+        Column("retried_as", exact_string(128)),
+    )
+    _add_missing_columns(connection, added)
+
+
+def _add_missing_columns(connection: Connection, table: Table) -> bool:
+    """Add the columns of ``table`` its database table lacks; False when there is no table.
+
+    Only what is missing is added, so a step can be run again after a partial run (MySQL
+    commits each ``ALTER TABLE`` on its own, so a crash can leave one column added).
+    """
+    inspector = inspect(connection)
+    if not inspector.has_table(table.name):
+        return False
+    present = {column["name"] for column in inspector.get_columns(table.name)}
+    for column in table.columns:
         if column.name not in present:
             spec = CreateColumn(column).compile(dialect=connection.dialect)
-            connection.execute(sql_text(f"ALTER TABLE taskflow_tasks ADD COLUMN {spec}"))
-    indexes = {index["name"] for index in inspector.get_indexes("taskflow_tasks")}
-    if "ix_taskflow_tasks_queue_created" not in indexes:
-        connection.execute(
-            sql_text(
-                "CREATE INDEX ix_taskflow_tasks_queue_created"
-                " ON taskflow_tasks (queue, created_at)"
-            )
-        )
+            connection.execute(sql_text(f"ALTER TABLE {table.name} ADD COLUMN {spec}"))
+    return True
+
+
+def _add_missing_index(connection: Connection, name: str, ddl: str) -> None:
+    indexes = {index["name"] for index in inspect(connection).get_indexes("taskflow_tasks")}
+    if name not in indexes:
+        connection.execute(sql_text(ddl))
 
 
 #: Upgrade steps by the version they produce. Version 1 is the first shape, created directly.
 #: Tables that did not exist at all are created afterwards, at their current shape.
-MIGRATIONS: Mapping[int, Migration] = {2: add_queue_and_crash_reruns}
+MIGRATIONS: Mapping[int, Migration] = {
+    2: add_queue_and_crash_reruns,
+    3: add_retry_links,
+}
 
 
 def upgrade_schema(

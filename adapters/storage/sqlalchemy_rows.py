@@ -37,6 +37,8 @@ UPDATABLE_COLUMNS = (
     "instance_id",
     "queue",
     "crash_reruns",
+    "retried_from",
+    "retried_as",
 )
 
 
@@ -68,6 +70,8 @@ def record_to_row(record: TaskRecord, serializer: Serializer) -> dict[str, Any]:
         "instance_id": record.instance_id,
         "queue": record.queue,
         "crash_reruns": record.crash_reruns,
+        "retried_from": record.retried_from,
+        "retried_as": record.retried_as,
     }
 
 
@@ -135,4 +139,6 @@ def row_to_record(row: RowMapping | Mapping[str, Any], serializer: Serializer) -
         instance_id=row["instance_id"],
         queue=row["queue"],
         crash_reruns=row["crash_reruns"],
+        retried_from=row["retried_from"],
+        retried_as=row["retried_as"],
     )

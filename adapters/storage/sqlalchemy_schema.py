@@ -14,7 +14,7 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_types import (
 #: The shape the code below describes. Raise it together with a step in ``MIGRATIONS`` when
 #: existing tables change; a new table alone does not raise it, because opening a database
 #: creates missing tables and older releases ignore tables they do not know.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Lengths keep every index within MySQL's size limit under utf8mb4.
 _ID = exact_string(128)
@@ -55,6 +55,9 @@ tasks = Table(
     # Server defaults, so rows written before version 2 read as the default queue, never rerun.
     Column("queue", _NAME, nullable=False, server_default=DEFAULT_QUEUE),
     Column("crash_reruns", Integer, nullable=False, server_default="0"),
+    # Version 3: the links between a task and its retry, both ways.
+    Column("retried_from", _ID),
+    Column("retried_as", _ID),
     Index("ix_taskflow_tasks_created", "created_at", "task_id"),
     Index("ix_taskflow_tasks_status", "status"),
     Index("ix_taskflow_tasks_func_created", "func_name", "created_at"),
@@ -126,6 +129,20 @@ one_offs = Table(
     Column("idempotency_key", _NAME),
     Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_taskflow_one_offs_run_at", "run_at", "run_key"),
+)
+
+#: Operator actions, newest last; ``entry_id`` breaks ties between entries of one instant.
+audit_log = Table(
+    "taskflow_audit",
+    metadata,
+    Column("entry_id", _ID, primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", _NAME),
+    Column("action", String(32), nullable=False),
+    # JSON: a list of task ids and an object.
+    Column("task_ids", LongText, nullable=False),
+    Column("detail", LongText, nullable=False),
+    Index("ix_taskflow_audit_at", "at", "entry_id"),
 )
 
 #: One row per schema version applied to this database.

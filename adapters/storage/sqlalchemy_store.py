@@ -11,6 +11,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, RowMapping, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fastapi_taskflow.adapters.storage.sqlalchemy_activity import (
+    activity_by_bucket,
+    durations_by_bin,
+)
+from fastapi_taskflow.adapters.storage.sqlalchemy_audit import (
+    audit_conditions,
+    audit_row,
+    row_to_audit,
+)
 from fastapi_taskflow.adapters.storage.sqlalchemy_dialects import insert_ignore, upsert
 from fastapi_taskflow.adapters.storage.sqlalchemy_engine import (
     WRITE_OPTION,
@@ -35,6 +44,7 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_rows import (
     tag_rows,
 )
 from fastapi_taskflow.adapters.storage.sqlalchemy_schema import (
+    audit_log,
     idempotency_keys,
     instances,
     one_offs,
@@ -48,14 +58,18 @@ from fastapi_taskflow.adapters.storage.storage_rules import (
     check_limit,
     latest_per_task,
 )
+from fastapi_taskflow.domain.activity import Activity, ActivityWindow, DurationHistogram
+from fastapi_taskflow.domain.audit import AuditEntry
 from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.metrics import TaskMetrics
 from fastapi_taskflow.domain.schedule import SLOT_HISTORY, SlotClaim
 from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TERMINAL_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.audit import AuditPage, AuditQuery
+from fastapi_taskflow.ports.cursor import Cursor
 from fastapi_taskflow.ports.serializer import Serializer
-from fastapi_taskflow.ports.storage import Cursor, TaskPage, TaskQuery
+from fastapi_taskflow.ports.storage import TaskPage, TaskQuery
 
 # Keeps IN (...) lists below every database's limit on bound parameters.
 _CHUNK = 500
@@ -495,6 +509,44 @@ class SqlAlchemyTaskStorage:
             return True
 
     # -- instance leases -----------------------------------------------------------------
+
+    # -- charts --------------------------------------------------------------------------
+
+    async def activity(self, window: ActivityWindow, func_name: str | None = None) -> Activity:
+        """Finished tasks counted by end-time bucket and final status, in one query."""
+        async with self._transaction() as connection:
+            return await activity_by_bucket(connection, window, func_name)
+
+    async def duration_histogram(self, func_name: str | None = None) -> DurationHistogram:
+        """Durations of the tasks that have one, binned in one query."""
+        async with self._transaction() as connection:
+            return await durations_by_bin(connection, func_name)
+
+    # -- audit ---------------------------------------------------------------------------
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        """Insert ``entry`` (committed before this returns)."""
+        async with self._transaction(write=True) as connection:
+            await connection.execute(audit_log.insert().values(**audit_row(entry)))
+
+    async def audit_entries(
+        self, query: AuditQuery, *, limit: int, cursor: Cursor | None = None
+    ) -> AuditPage:
+        """Matching entries, newest first, at most ``limit`` of them, after ``cursor``."""
+        check_limit(limit)
+        statement = (
+            select(audit_log)
+            .where(*audit_conditions(query, cursor))
+            .order_by(audit_log.c.at.desc(), audit_log.c.entry_id.desc())
+            .limit(limit + 1)
+        )
+        async with self._transaction() as connection:
+            rows = (await connection.execute(statement)).mappings().all()
+        items = [row_to_audit(row) for row in rows[:limit]]
+        next_cursor = (
+            Cursor(items[-1].at, items[-1].entry_id).encode() if len(rows) > limit else None
+        )
+        return AuditPage(items=items, next_cursor=next_cursor)
 
     async def heartbeat(self, instance_id: str, now: datetime, ttl: float) -> None:
         """Record that ``instance_id`` is alive until ``now + ttl``; forget expired leases."""

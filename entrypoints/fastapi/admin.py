@@ -6,8 +6,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from fastapi_taskflow.entrypoints.fastapi.admin_auth import AdminAuth
 from fastapi_taskflow.entrypoints.fastapi.admin_routes import admin_router
+from fastapi_taskflow.entrypoints.fastapi.auth_guard import AdminAuthGuard
 from fastapi_taskflow.entrypoints.fastapi.dashboard import mount_dashboard
+from fastapi_taskflow.entrypoints.fastapi.login_routes import login_router
 from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
 
 
@@ -22,9 +25,11 @@ class TaskAdmin:
             Encrypted arguments are never shown.
         auto_install: Make bare ``BackgroundTasks`` parameters managed (see
             ``TaskManager.install``; ``init_app``, which TaskAdmin calls, installs too).
-        auth: Not available in this release yet (raises ``NotImplementedError``).
-        token_expiry: Not available in this release yet (raises ``NotImplementedError``).
-        secret_key: Not available in this release yet (raises ``NotImplementedError``).
+        auth: Require a sign-in for everything under ``path``: a ``(username, password)``
+            tuple, a list of them, or a ``TaskAuthBackend`` instance. ``None``: open.
+        token_expiry: Seconds a session lasts after signing in (default 8 hours).
+        secret_key: Signs the session cookies; give every instance the same one. Without
+            it, a random key is made at start-up and sessions end with the process.
         poll_interval: Seconds between refreshes from storage for other instances' changes
             (used once several instances share a store).
         title: Name shown in the dashboard header.
@@ -40,25 +45,22 @@ class TaskAdmin:
         auto_install: bool = False,
         auth: Any = None,
         token_expiry: int | None = None,
-        secret_key: str | None = None,
+        secret_key: str | bytes | None = None,
         poll_interval: float = 30.0,
         title: str = "fastapi-taskflow",
         retention_days: float | None = None,
     ) -> None:
-        for name, value in (("auth", auth), ("secret_key", secret_key)):
-            if value is not None:
-                raise NotImplementedError(
-                    f"TaskAdmin({name}=...) is not available in this release yet; dashboard "
-                    "authentication arrives with the full admin API"
-                )
-        if token_expiry is not None:
-            raise NotImplementedError(
-                "TaskAdmin(token_expiry=...) is not available in this release yet"
-            )
         if not path.startswith("/") or path.endswith("/"):
             raise ValueError(f"path must start with '/' and not end with one, got {path!r}")
         if not poll_interval > 0:
             raise ValueError(f"poll_interval must be > 0 seconds, got {poll_interval!r}")
+        self.auth = AdminAuth.from_options(
+            path=path,
+            auth=auth,
+            secret_key=secret_key,
+            token_expiry=token_expiry,
+            manager=task_manager,
+        )
         self.app = app
         self.task_manager = task_manager
         self.path = path
@@ -70,6 +72,11 @@ class TaskAdmin:
         task_manager.init_app(app)
         if auto_install:
             task_manager.install(app)
+        if self.auth is not None:
+            # Before the admin API, whose /{task_id} would match /login; the guard wraps the
+            # whole app and protects every route under the path, whoever adds it.
+            app.include_router(login_router(self.auth, title=title), prefix=path)
+            app.add_middleware(AdminAuthGuard, auth=self.auth)
         mount_dashboard(app, task_manager, path=path, title=title, poll_interval=poll_interval)
         app.include_router(
             admin_router(task_manager, display_func_args=display_func_args),

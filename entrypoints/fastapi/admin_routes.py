@@ -1,21 +1,50 @@
-"""The admin REST API mounted by ``TaskAdmin``: listing, inspecting, cancelling, metrics."""
+"""The admin REST API mounted by ``TaskAdmin``: listing, inspecting, metrics, schedules,
+retrying, cancelling, deleting history and the audit log."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 
-from fastapi_taskflow.domain.errors import InvalidTransition, TaskNotFound
-from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.application.activity_cache import MAX_INTERVALS
+from fastapi_taskflow.application.audit_log import MAX_AUDIT_PAGE
+from fastapi_taskflow.application.task_retries import ReplayEdits
+from fastapi_taskflow.domain.activity import Activity, trailing_window
+from fastapi_taskflow.domain.audit import AuditAction
+from fastapi_taskflow.domain.errors import (
+    AlreadyRetried,
+    FunctionNotRegistered,
+    InvalidReplay,
+    InvalidTransition,
+    NotRetryable,
+    TaskArgumentError,
+    TaskNotFound,
+    TaskOwnedElsewhere,
+)
+from fastapi_taskflow.domain.status import DEAD_LETTER_STATUSES, TaskStatus
+from fastapi_taskflow.domain.triggers import load_time_zone
+from fastapi_taskflow.entrypoints.fastapi.charts import activity_svg, durations_svg
+from fastapi_taskflow.entrypoints.fastapi.principal import principal_of
 from fastapi_taskflow.entrypoints.fastapi.schemas import (
+    ActivityOut,
+    AuditEntryOut,
+    BulkRetryIn,
+    BulkRetryOut,
     CancelOut,
+    DurationHistogramOut,
+    FunctionOut,
+    HistoryDeletedOut,
     MetricsOut,
+    ReplayIn,
+    RetryOut,
     SchedulesOut,
     TaskOut,
 )
 from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
+from fastapi_taskflow.ports.audit import AuditQuery
 from fastapi_taskflow.ports.storage import TaskQuery
 
 
@@ -24,7 +53,12 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
     router = APIRouter()
     service = manager.service
 
-    @router.get("", response_model=list[TaskOut], summary="List tasks, newest first")
+    @router.get(
+        "",
+        response_model=list[TaskOut],
+        responses={400: {"description": "A malformed cursor, tag or time."}},
+        summary="List tasks, newest first",
+    )
     async def list_tasks(
         request: Request,
         response: Response,
@@ -58,10 +92,7 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
             page = await service.queries.page(query, limit=limit, cursor=cursor)
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        if page.next_cursor is not None:
-            response.headers["X-Next-Cursor"] = page.next_cursor
-            next_url = request.url.include_query_params(cursor=page.next_cursor)
-            response.headers["Link"] = f'<{next_url}>; rel="next"'
+        _link_next_page(request, response, page.next_cursor)
         return [TaskOut.of(record, include_args=display_func_args) for record in page.items]
 
     @router.get("/metrics", response_model=MetricsOut, summary="Counts and durations")
@@ -70,12 +101,164 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         return MetricsOut.of(await service.queries.metrics())
 
     @router.get(
+        "/metrics/activity",
+        response_model=ActivityOut,
+        responses={400: {"description": "An invalid window."}},
+        summary="Tasks finished per interval, by final status",
+    )
+    async def activity(
+        since: Annotated[str, Query(description="`<N>h` or `<N>d`: the span shown.")] = "24h",
+        buckets: Annotated[int, Query(ge=1, le=MAX_INTERVALS, description="Intervals.")] = 48,
+        func_name: Annotated[str | None, Query(description="Only this function.")] = None,
+    ) -> ActivityOut:
+        return ActivityOut.of(await _activity(since, buckets, func_name))
+
+    @router.get(
+        "/metrics/durations",
+        response_model=DurationHistogramOut,
+        summary="How many tasks took how long",
+    )
+    async def durations(
+        func_name: Annotated[str | None, Query(description="Only this function.")] = None,
+    ) -> DurationHistogramOut:
+        await service.ready()
+        return DurationHistogramOut.of(await service.queries.duration_histogram(func_name))
+
+    @router.get("/charts/activity.svg", include_in_schema=False)
+    async def activity_chart(
+        since: str = "24h",
+        buckets: Annotated[int, Query(ge=1, le=MAX_INTERVALS)] = 48,
+        func_name: str | None = None,
+        tz: Annotated[str, Query(description="IANA zone of the time labels.")] = "UTC",
+    ) -> Response:
+        try:
+            zone = load_time_zone(tz)
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        chart = activity_svg(await _activity(since, buckets, func_name), zone)
+        return Response(chart, media_type=SVG, headers=_CHART_HEADERS)
+
+    @router.get("/charts/durations.svg", include_in_schema=False)
+    async def durations_chart(func_name: str | None = None) -> Response:
+        await service.ready()
+        chart = durations_svg(await service.queries.duration_histogram(func_name))
+        return Response(chart, media_type=SVG, headers=_CHART_HEADERS)
+
+    async def _activity(since: str, buckets: int, func_name: str | None) -> Activity:
+        span = _parse_since(since)
+        if span is None:
+            raise HTTPException(status_code=400, detail="since must be a span such as 24h or 7d")
+        await service.ready()
+        window = trailing_window(service.clock.now(), span, buckets)
+        return await service.queries.activity(window, func_name)
+
+    @router.get(
         "/schedules",
         response_model=SchedulesOut,
         summary="Periodic entries: trigger, next and last run; one-off runs waiting",
     )
     async def schedules() -> SchedulesOut:
         return SchedulesOut.of(await service.schedules())
+
+    @router.get("/functions", response_model=list[FunctionOut], summary="Registered tasks")
+    async def functions() -> list[FunctionOut]:
+        periodic = service.scheduler.periodic
+        return [FunctionOut.of(task, periodic.get(task.name)) for task in service.registry]
+
+    @router.get(
+        "/audit",
+        response_model=list[AuditEntryOut],
+        responses={400: {"description": "A malformed cursor."}},
+        summary="Operator actions, newest first",
+    )
+    async def audit(
+        response: Response,
+        request: Request,
+        action: Annotated[AuditAction | None, Query(description="Only this action.")] = None,
+        actor: Annotated[str | None, Query(description="Only this user's actions.")] = None,
+        task_id: Annotated[str | None, Query(description="Only entries naming this task.")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 100,
+        cursor: Annotated[
+            str | None, Query(description="X-Next-Cursor of the previous page.")
+        ] = None,
+    ) -> list[AuditEntryOut]:
+        await service.ready()
+        query = AuditQuery(action=action, actor=actor, task_id=task_id)
+        try:
+            page = await service.operator.audit.page(query, limit=limit, cursor=cursor)
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        _link_next_page(request, response, page.next_cursor)
+        return [AuditEntryOut.of(entry) for entry in page.items]
+
+    @router.post(
+        "/bulk-retry",
+        response_model=BulkRetryOut,
+        responses={503: {"description": "Another instance is busy retrying."}},
+        summary="Retry the listed tasks; those that cannot be are reported, not refused",
+    )
+    async def bulk_retry(body: BulkRetryIn, request: Request) -> BulkRetryOut:
+        await service.ready()
+        try:
+            outcome = await service.operator.retry_many(body.task_ids, actor=principal_of(request))
+        except TimeoutError as exc:
+            raise _busy(exc) from None
+        return BulkRetryOut.of(outcome)
+
+    @router.post(
+        "/retry-failed",
+        response_model=BulkRetryOut,
+        responses={
+            400: {"description": "Invalid window or status."},
+            503: {"description": "Another instance is busy retrying."},
+        },
+        summary="Retry the dead letters of a time window (tasks retried before are left out)",
+    )
+    async def retry_failed(
+        request: Request,
+        since: Annotated[
+            str, Query(description="`<N>h`, `<N>d` or `all`: how far back tasks were created.")
+        ] = "all",
+        func_name: Annotated[str | None, Query(description="Only this function.")] = None,
+        status: Annotated[
+            list[TaskStatus] | None,
+            Query(
+                description=(
+                    "Statuses to retry (repeatable; default failed, interrupted and rejected)."
+                )
+            ),
+        ] = None,
+    ) -> BulkRetryOut:
+        window = _parse_since(since)
+        await service.ready()
+        try:
+            outcome = await service.operator.retry_window(
+                since=window,
+                func_name=func_name,
+                statuses=status or DEAD_LETTER_STATUSES,
+                actor=principal_of(request),
+            )
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        except TimeoutError as exc:
+            raise _busy(exc) from None
+        return BulkRetryOut.of(outcome)
+
+    @router.delete(
+        "/history",
+        response_model=HistoryDeletedOut,
+        responses={400: {"description": "A window over 100 years."}},
+        summary="Delete finished tasks that ended longer ago than a time window",
+    )
+    async def delete_history(
+        request: Request,
+        value: Annotated[int, Query(ge=0, description="How many units back.")],
+        unit: Annotated[HistoryUnit, Query(description="`min`, `hour` or `day`.")],
+    ) -> HistoryDeletedOut:
+        await service.ready()
+        older_than = _window(value, unit.span, "value")
+        deleted = await service.operator.delete_history(older_than, actor=principal_of(request))
+        return HistoryDeletedOut(deleted=deleted.deleted, cutoff=deleted.cutoff)
 
     @router.get(
         "/{task_id}",
@@ -100,29 +283,127 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         },
         summary="Cancel a pending or running task",
     )
-    async def cancel_task(task_id: str) -> CancelOut:
+    async def cancel_task(task_id: str, request: Request) -> CancelOut:
         await service.ready()
         try:
-            record = await service.cancel(task_id)
+            record = await service.operator.cancel(task_id, actor=principal_of(request))
         except InvalidTransition as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         except TaskNotFound:
-            stored = await service.queries.get(task_id)
-            if stored is None:
-                raise HTTPException(
-                    status_code=404, detail=f"no task with id {task_id!r}"
-                ) from None
-            if stored.status.is_terminal:
-                raise HTTPException(
-                    status_code=400,
-                    detail=f"task {task_id} already finished with status {stored.status.value!r}",
-                ) from None
-            raise HTTPException(
-                status_code=409, detail=f"task {task_id} is owned by another instance"
-            ) from None
+            raise HTTPException(status_code=404, detail=f"no task with id {task_id!r}") from None
+        except TaskOwnedElsewhere as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
         return CancelOut(task_id=task_id, task=TaskOut.of(record, include_args=display_func_args))
 
+    @router.post(
+        "/{task_id}/retry",
+        response_model=RetryOut,
+        responses={
+            400: {"description": "The status does not allow a retry, or the edits are invalid."},
+            404: {"description": "No task with this id."},
+            409: {
+                "description": (
+                    "The function is no longer registered, or the task was already retried "
+                    "(retry the newer task)."
+                )
+            },
+            503: {"description": "Another instance is busy retrying; try again shortly."},
+        },
+        summary="Run a finished task again as a new task, optionally with edits",
+    )
+    async def retry_task(
+        task_id: str, request: Request, edits: Annotated[ReplayIn | None, Body()] = None
+    ) -> RetryOut:
+        await service.ready()
+        try:
+            replay = None if edits is None else ReplayEdits(kwargs=edits.kwargs, tags=edits.tags)
+            retried = await service.operator.retry(
+                task_id,
+                replay,
+                actor=principal_of(request),
+                arguments_visible=display_func_args,
+            )
+        except TaskNotFound:
+            raise HTTPException(status_code=404, detail=f"no task with id {task_id!r}") from None
+        except (NotRetryable, InvalidReplay, TaskArgumentError, ValueError) as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        except (FunctionNotRegistered, AlreadyRetried) as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        except TimeoutError as exc:
+            raise _busy(exc) from None
+        return RetryOut(
+            task_id=retried.task.task_id,
+            retried_from=task_id,
+            task=TaskOut.of(retried.task, include_args=display_func_args),
+        )
+
     return router
+
+
+class HistoryUnit(str, enum.Enum):
+    """Units of ``DELETE /history``."""
+
+    MIN = "min"
+    HOUR = "hour"
+    DAY = "day"
+
+    @property
+    def span(self) -> timedelta:
+        return _UNIT_SPANS[self]
+
+
+_UNIT_SPANS = {
+    HistoryUnit.MIN: timedelta(minutes=1),
+    HistoryUnit.HOUR: timedelta(hours=1),
+    HistoryUnit.DAY: timedelta(days=1),
+}
+
+
+SVG = "image/svg+xml"
+# Charts are read fresh on each refresh and never run scripts of their own.
+_CHART_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_SINCE_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1)}
+
+
+def _parse_since(since: str) -> timedelta | None:
+    """``<N>h`` or ``<N>d`` as a span, ``all`` as ``None``; 400 for anything else."""
+    if since == "all":
+        return None
+    count, unit = since[:-1], since[-1:]
+    if unit not in _SINCE_UNITS or not count.isdigit() or int(count) < 1:
+        raise HTTPException(
+            status_code=400,
+            detail=f"since must look like 24h, 7d or all, got {since!r}",
+        )
+    return _window(int(count), _SINCE_UNITS[unit], "since")
+
+
+#: The longest time window a request may name.
+MAX_WINDOW = timedelta(days=100 * 366)
+
+
+def _window(count: int, unit: timedelta, name: str) -> timedelta:
+    if count > MAX_WINDOW / unit:
+        raise HTTPException(
+            status_code=400, detail=f"{name} reaches back more than 100 years; use a shorter one"
+        )
+    return count * unit
+
+
+def _link_next_page(request: Request, response: Response, next_cursor: str | None) -> None:
+    if next_cursor is not None:
+        response.headers["X-Next-Cursor"] = next_cursor
+        next_url = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+
+
+def _busy(exc: Exception) -> HTTPException:
+    return HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "5"})
 
 
 def _parse_tag(tag: str | None) -> tuple[str, str] | None:

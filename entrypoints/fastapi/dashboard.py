@@ -11,7 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.types import Scope
 
-from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.audit import AuditAction
+from fastapi_taskflow.domain.status import DEAD_LETTER_STATUSES, TaskStatus
+from fastapi_taskflow.entrypoints.fastapi.live_stream import mount_live_stream
+from fastapi_taskflow.entrypoints.fastapi.principal import csrf_token_of, principal_of
 from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
 
 _HERE = Path(__file__).parent
@@ -22,8 +25,9 @@ _TEMPLATES = Environment(
     lstrip_blocks=True,
 )
 
-#: Milliseconds between refreshes while the page is live.
-REFRESH_INTERVAL_MS = 2000
+#: Shortest time in milliseconds between two refreshes of the overview cards while changes
+#: stream in.
+METRICS_INTERVAL_MS = 3000
 
 #: Choices of the "Created" filter: a count and a unit (``h`` or ``d``) the page turns into
 #: ``created_after``, or ``all``.
@@ -33,6 +37,26 @@ TIME_RANGES = (
     ("6h", "Last 6 hours"),
     ("24h", "Last 24 hours"),
     ("7d", "Last 7 days"),
+)
+
+#: Windows of the activity chart (``since``, the button's text too), how many bars, and what
+#: they cover. Each bar is a round span, so bars line up with the chart's round-time labels.
+ACTIVITY_WINDOWS = (
+    ("1h", 12, "Last hour", "5-minute intervals"),
+    ("6h", 36, "Last 6 hours", "10-minute intervals"),
+    ("24h", 48, "Last 24 hours", "30-minute intervals"),
+    ("7d", 56, "Last 7 days", "3-hour intervals"),
+)
+#: The window the activity chart opens with.
+ACTIVITY_DEFAULT = "24h"
+
+#: Windows a dead-letter replay can cover (the ``since`` of ``POST {path}/retry-failed``).
+REPLAY_WINDOWS = (
+    ("1h", "Last hour"),
+    ("6h", "Last 6 hours"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("all", "All time"),
 )
 
 # The page loads only its own files and talks only to its own origin, so a strict policy costs
@@ -71,10 +95,11 @@ class _RevalidatedStaticFiles(StaticFiles):
 def mount_dashboard(
     app: FastAPI, manager: TaskManager, *, path: str, title: str, poll_interval: float
 ) -> None:
-    """Serve the dashboard at ``{path}/dashboard`` and its assets under ``{path}/static``.
+    """Serve the dashboard at ``{path}/dashboard``, its live updates at ``{path}/stream`` and
+    its assets under ``{path}/static``.
 
-    Call this before including the admin router, so ``{path}/dashboard`` is matched before
-    ``{path}/{task_id}``.
+    Call this before including the admin router, so ``{path}/dashboard`` and
+    ``{path}/stream`` are matched before ``{path}/{task_id}``.
 
     Args:
         app: The application to add the routes to.
@@ -89,6 +114,7 @@ def mount_dashboard(
         _RevalidatedStaticFiles(directory=_HERE / "static"),
         name=static_name,
     )
+    mount_live_stream(app, manager, path=path)
 
     @app.get(f"{path}/dashboard", include_in_schema=False, response_class=HTMLResponse)
     async def dashboard(request: Request) -> HTMLResponse:
@@ -100,8 +126,16 @@ def mount_dashboard(
             api_base=base,
             static_base=f"{base}/static",
             poll_interval=poll_interval,
-            refresh_interval_ms=REFRESH_INTERVAL_MS,
+            metrics_interval_ms=METRICS_INTERVAL_MS,
             statuses=[status.value for status in TaskStatus],
+            dead_letter_statuses=[s.value for s in TaskStatus if s in DEAD_LETTER_STATUSES],
             ranges=TIME_RANGES,
+            activity_windows=ACTIVITY_WINDOWS,
+            activity_default=ACTIVITY_DEFAULT,
+            replay_windows=REPLAY_WINDOWS,
+            audit_actions=[action.value for action in AuditAction],
+            # Set by the authentication guard when it is on; empty otherwise.
+            user=principal_of(request) or "",
+            csrf_token=csrf_token_of(request) or "",
         )
         return HTMLResponse(html, headers=_PAGE_HEADERS)

@@ -7,9 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from fastapi_taskflow.application.json_values import jsonable
+from fastapi_taskflow.application.registry import RegisteredTask
 from fastapi_taskflow.application.schedule_overview import EntryOverview, ScheduleOverview
+from fastapi_taskflow.application.task_retries import BulkRetry, RetryOutcome
+from fastapi_taskflow.domain.activity import Activity, DurationHistogram
+from fastapi_taskflow.domain.audit import AuditAction, AuditEntry
 from fastapi_taskflow.domain.metrics import DurationStats, TaskMetrics, success_rate
-from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.schedule import ScheduleEntry
+from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 
 
@@ -39,12 +45,18 @@ class TaskOut(BaseModel):
     crash_reruns: int = Field(
         description="Times the task was started again after the process running it died."
     )
+    retried_from: str | None = Field(
+        default=None, description="The finished task this one re-runs (a retry or replay)."
+    )
+    retried_as: str | None = Field(
+        default=None, description="The task an operator started to re-run this one."
+    )
 
     @classmethod
     def of(cls, record: TaskRecord, *, include_args: bool) -> TaskOut:
         data = record.to_dict(include_args=include_args and record.encrypted_payload is None)
-        data["args"] = [_jsonable(value) for value in data["args"]]
-        data["kwargs"] = {key: _jsonable(value) for key, value in data["kwargs"].items()}
+        data["args"] = [jsonable(value) for value in data["args"]]
+        data["kwargs"] = {key: jsonable(value) for key, value in data["kwargs"].items()}
         return cls.model_validate(data)
 
 
@@ -119,17 +131,6 @@ def _counts(counts: Any, durations: DurationStats) -> dict[str, Any]:
     return data
 
 
-def _jsonable(value: Any) -> Any:
-    # Arguments may be any Python object; the API shows what JSON can carry and a repr otherwise.
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    return repr(value)
-
-
 class TriggerOut(BaseModel):
     """When an entry is due: ``every`` seconds, or a cron expression in a time zone."""
 
@@ -187,4 +188,185 @@ class SchedulesOut(BaseModel):
         return cls(
             entries=[ScheduleEntryOut.of(row) for row in overview.entries],
             one_off_armed=overview.one_offs_armed,
+        )
+
+
+class ReplayIn(BaseModel):
+    """Edits applied when retrying a task; an omitted field keeps the original's value."""
+
+    kwargs: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Replaces the keyword arguments (only where the admin displays arguments and "
+            "they are not encrypted)."
+        ),
+    )
+    tags: dict[str, str] | None = Field(default=None, description="Replaces the tags.")
+
+
+class RetryOut(BaseModel):
+    """The new task started by a retry."""
+
+    task_id: str = Field(description="Id of the new task.")
+    retried_from: str = Field(description="Id of the task that was retried.")
+    task: TaskOut
+
+
+class BulkRetryIn(BaseModel):
+    task_ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class RetryResultOut(BaseModel):
+    task_id: str
+    outcome: RetryOutcome
+    new_task_id: str | None = Field(
+        description="The new task when dispatched; the newer task when already retried."
+    )
+    detail: str | None = Field(description="Why the task was skipped.")
+
+
+class BulkRetryOut(BaseModel):
+    """What a bulk retry did, per task."""
+
+    dispatched: int
+    skipped: int
+    results: list[RetryResultOut]
+
+    @classmethod
+    def of(cls, outcome: BulkRetry) -> BulkRetryOut:
+        return cls(
+            dispatched=outcome.dispatched,
+            skipped=outcome.skipped,
+            results=[
+                RetryResultOut(
+                    task_id=result.task_id,
+                    outcome=result.outcome,
+                    new_task_id=result.new_task_id,
+                    detail=result.detail,
+                )
+                for result in outcome.results
+            ],
+        )
+
+
+class HistoryDeletedOut(BaseModel):
+    deleted: int = Field(description="Finished tasks deleted.")
+    cutoff: datetime = Field(description="Tasks that ended before this instant were deleted.")
+
+
+class AuditEntryOut(BaseModel):
+    """One operator action."""
+
+    entry_id: str
+    at: datetime
+    actor: str | None = Field(description="The signed-in user; null without authentication.")
+    action: AuditAction
+    task_ids: list[str]
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditEntryOut:
+        return cls(
+            entry_id=entry.entry_id,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            task_ids=list(entry.task_ids),
+            detail=dict(entry.detail),
+        )
+
+
+class FunctionOut(BaseModel):
+    """A registered task function and how it runs."""
+
+    name: str
+    executor: str
+    retries: int
+    delay: float
+    backoff: float
+    max_delay: float | None
+    jitter: float
+    priority: int | None
+    eager: bool
+    persist: bool
+    requeue_on_interrupt: bool
+    schedule: TriggerOut | None = Field(description="Its periodic trigger, when scheduled.")
+
+    @classmethod
+    def of(cls, task: RegisteredTask, entry: ScheduleEntry | None) -> FunctionOut:
+        config = task.config
+        return cls(
+            name=task.name,
+            executor=task.executor.value,
+            retries=config.retries,
+            delay=config.delay,
+            backoff=config.backoff,
+            max_delay=config.max_delay,
+            jitter=config.jitter,
+            priority=config.priority,
+            eager=config.eager,
+            persist=config.persist,
+            requeue_on_interrupt=config.requeue_on_interrupt,
+            schedule=None
+            if entry is None
+            else TriggerOut.model_validate(entry.trigger.describe()),
+        )
+
+
+class ActivityBucketOut(BaseModel):
+    start: datetime
+    success: int
+    failed: int
+    interrupted: int
+    cancelled: int
+    rejected: int
+
+
+class ActivityOut(BaseModel):
+    """Tasks that finished in each interval of a window, by final status."""
+
+    bucket_seconds: float
+    start: datetime
+    end: datetime
+    buckets: list[ActivityBucketOut]
+
+    @classmethod
+    def of(cls, activity: Activity) -> ActivityOut:
+        window = activity.window
+        return cls(
+            bucket_seconds=window.bucket.total_seconds(),
+            start=window.start,
+            end=window.end,
+            buckets=[
+                ActivityBucketOut(
+                    start=start,
+                    **{status.value: counts.get(status, 0) for status in TERMINAL_STATUSES},
+                )
+                for start, counts in zip(window.starts(), activity.buckets, strict=True)
+            ],
+        )
+
+
+class DurationBinOut(BaseModel):
+    low: float | None = Field(description="Seconds, inclusive; null for the first bin.")
+    high: float | None = Field(description="Seconds, exclusive; null for the last bin.")
+    count: int
+
+
+class DurationHistogramOut(BaseModel):
+    """How many tasks took how long."""
+
+    total: int
+    bins: list[DurationBinOut]
+
+    @classmethod
+    def of(cls, histogram: DurationHistogram) -> DurationHistogramOut:
+        lows: list[float | None] = [None, *histogram.edges]
+        highs: list[float | None] = [*histogram.edges, None]
+        return cls(
+            total=histogram.total,
+            bins=[
+                DurationBinOut(low=low, high=high, count=count)
+                for low, high, count in zip(lows, highs, histogram.counts, strict=True)
+            ],
         )

@@ -21,7 +21,8 @@ from fastapi_taskflow.adapters.storage.schema_errors import SchemaTooNew
 from fastapi_taskflow.domain.metrics import DurationStats
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
-from fastapi_taskflow.ports.storage import Cursor, TaskQuery, TaskStorage
+from fastapi_taskflow.ports.cursor import Cursor
+from fastapi_taskflow.ports.storage import TaskQuery, TaskStorage
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

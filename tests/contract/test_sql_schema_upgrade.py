@@ -15,15 +15,21 @@ from sqlalchemy import Engine, inspect, select
 from sqlalchemy.engine import make_url
 
 from fastapi_taskflow.adapters.serialization.tagged_json import TaggedJsonSerializer
-from fastapi_taskflow.adapters.storage.sqlalchemy_migrations import MIGRATIONS, SchemaTooNew
+from fastapi_taskflow.adapters.storage.sqlalchemy_migrations import (
+    MIGRATIONS,
+    SchemaTooNew,
+    upgrade_schema,
+)
 from fastapi_taskflow.adapters.storage.sqlalchemy_schema import (
     SCHEMA_VERSION,
     metadata,
     schema_versions,
 )
 from fastapi_taskflow.adapters.storage.sqlalchemy_store import SqlAlchemyTaskStorage
+from fastapi_taskflow.domain.audit import AuditAction, AuditEntry
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.audit import AuditQuery
 from fastapi_taskflow.ports.storage import TaskQuery
 
 from . import schema_v1
@@ -194,6 +200,36 @@ async def test_a_version_1_database_is_upgraded_in_place(url: str) -> None:
         assert await store.acquire("leader", "survivor", ttl=60) is True
     finally:
         await store.close()
+
+
+async def test_a_version_2_database_gains_retry_links_and_the_audit_table(url: str) -> None:
+    # Version 2 as its own step made it: version 1, then the version 2 step alone.
+    write_version_1_database(url)
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            upgrade_schema(connection, T0, target=2, migrations={2: MIGRATIONS[2]})
+    finally:
+        engine.dispose()
+    columns, _indexes = table_shapes(url)["taskflow_tasks"]
+    assert "retried_from" not in {name for name, _nullable in columns}
+
+    store = new_store(url)
+    await store.open()
+    try:
+        old = await store.get("old")
+        assert old is not None
+        assert (old.retried_from, old.retried_as) == (None, None)
+        old.retried_as = "again"
+        await store.save([old])
+        stored = await store.get("old")
+        assert stored is not None and stored.retried_as == "again"
+        entry = AuditEntry(entry_id="e", at=T0, actor=None, action=AuditAction.RETRY)
+        await store.append_audit(entry)
+        assert (await store.audit_entries(AuditQuery(), limit=5)).items == [entry]
+    finally:
+        await store.close()
+    assert [version for version, _ in recorded_versions(url)][-2:] == [2, 3]
 
 
 async def test_a_version_2_database_without_the_schedule_tables_gets_them(url: str) -> None:

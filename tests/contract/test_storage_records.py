@@ -11,7 +11,8 @@ import pytest
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
-from fastapi_taskflow.ports.storage import Cursor, TaskQuery, TaskStorage
+from fastapi_taskflow.ports.cursor import Cursor
+from fastapi_taskflow.ports.storage import TaskQuery, TaskStorage
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

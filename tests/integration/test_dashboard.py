@@ -12,8 +12,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fastapi_taskflow import TaskAdmin, TaskManager
+from fastapi_taskflow.entrypoints.fastapi.dashboard import ACTIVITY_DEFAULT, ACTIVITY_WINDOWS
+from fastapi_taskflow.entrypoints.fastapi.principal import CSRF_SCOPE_KEY, PRINCIPAL_SCOPE_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +45,8 @@ class _PageParts(HTMLParser):
         found = dict(attrs)
         for name in ("src", "href"):
             value = found.get(name)
-            if value:
+            # Links within the page (the tabs) load nothing.
+            if value and not value.startswith("#"):
                 self.urls.append(value)
         if "style" in found:
             self.style_attributes += 1
@@ -179,6 +183,30 @@ async def test_the_page_runs_under_its_own_content_security_policy() -> None:
     assert parts.style_attributes == 0
 
 
+async def test_the_activity_windows_offered_are_ones_the_chart_route_accepts() -> None:
+    async with _client(_admin("/tasks", None)) as client:
+        page = (await client.get("/tasks/dashboard")).text
+        buttons = re.findall(
+            r'data-since="([^"]+)"\s+data-buckets="(\d+)"[^>]*aria-pressed="(true|false)"', page
+        )
+        charts = [
+            await client.get(
+                "/tasks/charts/activity.svg",
+                params={"since": since, "buckets": buckets, "tz": "Europe/Paris"},
+            )
+            for since, buckets, _pressed in buttons
+        ]
+
+    assert [(since, int(buckets)) for since, buckets, _ in buttons] == [
+        (since, buckets) for since, buckets, _scope, _intervals in ACTIVITY_WINDOWS
+    ]
+    assert [since for since, _, pressed in buttons if pressed == "true"] == [ACTIVITY_DEFAULT]
+    assert all(chart.status_code == 200 for chart in charts)
+    # The legend's swatches are drawn with the bars' own classes, so they share the colours.
+    for series in ("success", "failed", "other"):
+        assert f'class="chart-bar chart-bar-{series}"' in page
+
+
 async def test_the_title_is_escaped() -> None:
     async with _client(_admin("/tasks", "<script>alert('x')</script> & co")) as client:
         response = await client.get("/tasks/dashboard")
@@ -220,3 +248,52 @@ async def test_two_admin_paths_on_one_app_each_serve_their_dashboard() -> None:
             assets = await _assets(client, page_url, page.text)
             assert _parse(page.text).body["data-api-base"] == path
             assert all(response.status_code == 200 for response in assets.values())
+
+
+async def test_without_authentication_the_page_has_no_user_session_or_audit_tab() -> None:
+    async with _client(_admin("/tasks", None)) as client:
+        response = await client.get("/tasks/dashboard")
+
+    body = _parse(response.text).body
+    assert body["data-user"] == ""
+    assert body["data-csrf-token"] == ""
+    assert 'id="sign-out"' not in response.text
+    assert 'data-tab="audit"' not in response.text
+    assert 'data-tab="dead-letters"' in response.text
+
+
+async def test_the_signed_in_user_and_csrf_token_reach_the_page_escaped() -> None:
+    def build(app: FastAPI, manager: TaskManager) -> None:
+        TaskAdmin(app, manager, path="/tasks")
+        # Stands in for the authentication guard, which puts both into the scope.
+        app.add_middleware(_SignedIn, user='<ada "admin">', token="tok&en")
+
+    async with _client(build) as client:
+        response = await client.get("/tasks/dashboard")
+
+    body = _parse(response.text).body
+    assert body["data-user"] == '<ada "admin">'
+    assert body["data-csrf-token"] == "tok&en"
+    assert '<ada "admin">' not in response.text
+    assert 'id="sign-out"' in response.text
+    assert 'data-tab="audit"' in response.text
+
+
+class _SignedIn:
+    def __init__(self, app: ASGIApp, user: str, token: str) -> None:
+        self.app = app
+        self.user = user
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, PRINCIPAL_SCOPE_KEY: self.user, CSRF_SCOPE_KEY: self.token}
+        await self.app(scope, receive, send)
+
+
+async def test_the_live_stream_is_served_under_the_mount_path() -> None:
+    # Only the headers here: the stream itself is tested in test_live_stream.py.
+    async with _client(_admin("/ops/jobs", "Ops")) as client:
+        schema = (await client.get("/openapi.json")).json()
+
+    assert "/ops/jobs/stream" not in schema["paths"]

@@ -1,408 +1,387 @@
-// The dashboard controller: filters, periodic refresh, pause, paging and the detail panel.
+// The dashboard controller: tabs (kept in the URL hash), live updates, the detail panel and
+// the signed-in session.
 
+import { ActivityChart } from "./activity_chart.js";
 import { Api, ApiError } from "./api.js";
-import { formatCount } from "./format.js";
-import { h, replaceChildren } from "./dom.js";
-import { renderMetrics } from "./metrics.js";
+import { AuditTab } from "./audit_tab.js";
+import { DeadLettersTab } from "./dead_letters_tab.js";
+import { DEAD_LETTER_STATUSES, formatDuration } from "./format.js";
+import { FunctionsTab } from "./functions_tab.js";
+import { LiveFeed } from "./live_feed.js";
+import { SchedulesTab } from "./schedules_tab.js";
 import { DetailPanel } from "./task_detail.js";
-import { markSelected, renderTasks } from "./task_table.js";
-import { updateElapsed } from "./widgets.js";
+import { markSelected } from "./task_table.js";
+import { TaskView } from "./view_tab.js";
+import { errorText, updateElapsed } from "./widgets.js";
 
-const PAGE_SIZE = 50;
-// The API refuses larger pages.
-const MAX_LIMIT = 1000;
-const UNIT_MS = { h: 3_600_000, d: 86_400_000 };
-
+const data = document.body.dataset;
 const config = {
-  apiBase: document.body.dataset.apiBase,
-  refreshMs: Number(document.body.dataset.refreshInterval) || 2000,
-  // Seconds between reads of shared storage; kept for cross-instance views.
-  pollInterval: Number(document.body.dataset.pollInterval) || null,
+  apiBase: data.apiBase,
+  metricsMs: Number(data.metricsInterval) || 3000,
+  // Seconds between reads of the API besides the stream (other instances, fallback).
+  pollMs: Math.max(1000, (Number(data.pollInterval) || 30) * 1000),
+  user: data.user ?? "",
+  csrfToken: data.csrfToken ?? "",
 };
+// Lists of other tabs follow the stream at most this often.
+const TAB_REFRESH_MS = 2000;
 
-const api = new Api(config.apiBase);
+// The login page takes a path to return to, not a fragment: the tab and task wait here.
+const RETURN_KEY = "fastapi-taskflow:return-to";
 
-const ui = {
-  connection: document.getElementById("connection"),
-  liveToggle: document.getElementById("live-toggle"),
-  liveLabel: document.getElementById("live-label"),
-  cards: document.querySelector(".cards"),
-  metricsScope: document.getElementById("metrics-scope"),
-  pausedNote: document.getElementById("paused-note"),
-  filters: document.getElementById("filters"),
-  status: document.getElementById("filter-status"),
-  func: document.getElementById("filter-function"),
-  range: document.getElementById("filter-range"),
-  search: document.getElementById("filter-search"),
-  listError: document.getElementById("list-error"),
-  rows: document.getElementById("task-rows"),
-  summary: document.getElementById("list-summary"),
-  loadMore: document.getElementById("load-more"),
-  detail: document.getElementById("detail"),
-};
-
-const state = {
-  live: true,
-  tasks: [],
-  nextCursor: null,
-  loaded: false,
-  metrics: null,
-  functionNames: "",
-  // Bumped whenever the server-side filters change, so answers to older queries are dropped.
-  generation: 0,
-  // While paused: where counting new tasks starts, and the tasks already on screen.
-  pausedAfter: null,
-  pausedKnown: new Set(),
-  newSincePause: 0,
-  newSincePauseCapped: false,
-};
-
-// -- queries -------------------------------------------------------------------------------
-
-function createdAfter() {
-  const match = /^(\d+)([hd])$/.exec(ui.range.value);
-  if (!match) return null;
-  return new Date(Date.now() - Number(match[1]) * UNIT_MS[match[2]]).toISOString();
+let leaving = false;
+/** The session is over: sign in again, then come back to this very view. */
+function signInAgain() {
+  if (leaving) return;
+  leaving = true;
+  try {
+    window.sessionStorage.setItem(RETURN_KEY, window.location.hash);
+  } catch {
+    // Storage may be off; the dashboard then opens on its first tab.
+  }
+  window.location.assign(api.loginUrl(window.location.pathname + window.location.search));
 }
 
-function listParams({ limit, cursor = null, after = createdAfter() }) {
-  const params = new URLSearchParams();
-  if (ui.status.value) params.append("status", ui.status.value);
-  if (ui.func.value) params.set("func_name", ui.func.value);
-  if (after) params.set("created_after", after);
-  params.set("limit", String(limit));
-  if (cursor) params.set("cursor", cursor);
-  return params;
+function restoreReturnPoint() {
+  try {
+    const hash = window.sessionStorage.getItem(RETURN_KEY);
+    window.sessionStorage.removeItem(RETURN_KEY);
+    if (hash && !window.location.hash) window.history.replaceState(null, "", hash);
+  } catch {
+    // Nothing saved, or storage is off.
+  }
 }
 
-// List requests run one at a time: a refresh and a "load more" must not overwrite each other.
-let listQueue = Promise.resolve();
-function serially(job) {
-  const run = listQueue.then(job, job);
-  listQueue = run.catch(() => {});
-  return run;
+const api = new Api(config.apiBase, { csrfToken: config.csrfToken, onUnauthorized: signInAgain });
+
+const connection = document.getElementById("connection");
+const detailElement = document.getElementById("detail");
+
+/** Runs `job` at most once per `ms`, the last call of a burst included. */
+function throttle(job, ms) {
+  let timer = null;
+  let last = 0;
+  return () => {
+    if (timer !== null) return;
+    timer = window.setTimeout(
+      async () => {
+        timer = null;
+        last = Date.now();
+        try {
+          await job();
+        } catch {
+          // Each job reports its own failures where they belong.
+        }
+      },
+      Math.max(0, last + ms - Date.now()),
+    );
+  };
 }
 
-/** Reloads the rows on screen (at least one page, and as many as "load more" has added). */
-function reloadList() {
-  return serially(async () => {
-    const generation = state.generation;
-    const limit = Math.min(MAX_LIMIT, Math.max(PAGE_SIZE, state.tasks.length));
-    const page = await api.listTasks(listParams({ limit }));
-    if (generation !== state.generation) return;
-    state.tasks = page.tasks;
-    state.nextCursor = page.nextCursor;
-    state.loaded = true;
-    showListError(null);
-    renderList();
-    syncDetail();
+// -- tabs and location ---------------------------------------------------------------------
+
+const TABS = ["view", "tasks", "schedules", "dead-letters"];
+if (config.user) TABS.push("audit");
+const tabLinks = [...document.querySelectorAll("[data-tab]")];
+
+function readLocation() {
+  const params = new URLSearchParams(window.location.hash.slice(1));
+  const tab = params.get("tab");
+  return { tab: TABS.includes(tab) ? tab : "view", task: params.get("task") || null };
+}
+
+function writeLocation(next, { push }) {
+  const params = new URLSearchParams({ tab: next.tab });
+  if (next.task) params.set("task", next.task);
+  const url = `${window.location.pathname}${window.location.search}#${params}`;
+  if (url === window.location.pathname + window.location.search + window.location.hash) return;
+  if (push) window.history.pushState(null, "", url);
+  else window.history.replaceState(null, "", url);
+}
+
+let activeTab = null;
+
+function showTab(tab) {
+  for (const link of tabLinks) {
+    const selected = link.dataset.tab === tab;
+    link.setAttribute("aria-selected", String(selected));
+    link.classList.toggle("is-active", selected);
+    link.tabIndex = selected ? 0 : -1;
+    document.getElementById(link.getAttribute("aria-controls")).hidden = !selected;
+  }
+  if (tab === activeTab) return;
+  const first = activeTab === null;
+  activeTab = tab;
+  document.body.dataset.tab = tab;
+  // When the page opens on the View tab, the first metrics refresh loads its chart.
+  if (!(first && tab === "view")) reloadTab(tab);
+}
+
+function reloadTab(tab) {
+  if (tab === "view") return refreshActivity();
+  if (tab === "tasks") return tabs.functions.load();
+  if (tab === "schedules") return tabs.schedules.load();
+  if (tab === "dead-letters") return tabs.deadLetters.load();
+  if (tab === "audit") return tabs.audit?.load();
+  return null;
+}
+
+/** Applies the URL (after a reload, back/forward or an edited hash). */
+function followLocation() {
+  const { tab, task } = readLocation();
+  showTab(tab);
+  if (task && task !== panel.taskId) openTask(task, { write: false });
+  if (!task && panel.isOpen) panel.close();
+}
+
+for (const link of tabLinks) {
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    writeLocation({ tab: link.dataset.tab, task: panel.taskId }, { push: true });
+    showTab(link.dataset.tab);
+  });
+  link.addEventListener("keydown", (event) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    const visible = tabLinks.filter((item) => TABS.includes(item.dataset.tab));
+    const next = visible[(visible.indexOf(link) + step + visible.length) % visible.length];
+    next.focus();
+    next.click();
   });
 }
-
-function loadMore() {
-  if (!state.nextCursor) return Promise.resolve();
-  ui.loadMore.disabled = true;
-  ui.loadMore.textContent = "Loading…";
-  return serially(async () => {
-    const generation = state.generation;
-    if (!state.nextCursor) return;
-    const page = await api.listTasks(listParams({ limit: PAGE_SIZE, cursor: state.nextCursor }));
-    if (generation !== state.generation) return;
-    const known = new Set(state.tasks.map((task) => task.task_id));
-    state.tasks = state.tasks.concat(page.tasks.filter((task) => !known.has(task.task_id)));
-    state.nextCursor = page.nextCursor;
-    if (!state.live) rememberPausePoint();
-    renderList();
-  })
-    .catch((error) => showListError(error))
-    .finally(() => {
-      ui.loadMore.disabled = false;
-      ui.loadMore.textContent = "Load more";
-    });
-}
-
-async function reloadMetrics() {
-  state.metrics = await api.metrics();
-  renderOverview();
-  syncFunctionOptions();
-}
-
-// -- pause ---------------------------------------------------------------------------------
-
-function newestCreatedAt(tasks) {
-  let newest = null;
-  for (const task of tasks) {
-    if (newest === null || Date.parse(task.created_at) > Date.parse(newest)) {
-      newest = task.created_at;
-    }
-  }
-  return newest;
-}
-
-function rememberPausePoint() {
-  state.pausedAfter = newestCreatedAt(state.tasks) ?? new Date().toISOString();
-  state.pausedKnown = new Set(state.tasks.map((task) => task.task_id));
-}
-
-/** Counts tasks created (and matching the filters) since the newest one on screen. */
-async function countNewTasks() {
-  const generation = state.generation;
-  const range = createdAfter();
-  const after =
-    range !== null && Date.parse(range) > Date.parse(state.pausedAfter) ? range : state.pausedAfter;
-  const page = await api.listTasks(listParams({ limit: MAX_LIMIT, after }));
-  if (generation !== state.generation || state.live) return;
-  // created_after is inclusive: tasks sharing the newest timestamp come back too.
-  state.newSincePause = page.tasks.filter((task) => !state.pausedKnown.has(task.task_id)).length;
-  state.newSincePauseCapped = page.nextCursor !== null;
-  renderLiveState();
-}
-
-function setLive(live) {
-  state.live = live;
-  state.newSincePause = 0;
-  state.newSincePauseCapped = false;
-  if (!live) rememberPausePoint();
-  renderLiveState();
-  if (live) poke();
-}
+window.addEventListener("popstate", followLocation);
+window.addEventListener("hashchange", followLocation);
 
 // -- detail panel --------------------------------------------------------------------------
 
-const panel = new DetailPanel(ui.detail, {
+let metrics = null;
+
+const panel = new DetailPanel(detailElement, {
   api,
+  functionCounts: (name) => metrics?.by_function?.[name] ?? null,
   onChange: (task) => {
-    const index = state.tasks.findIndex((item) => item.task_id === task.task_id);
-    if (index >= 0) state.tasks[index] = task;
-    renderList();
-    poke();
+    view.applyChanges([task]);
+    refreshMetrics();
   },
+  onOpenTask: (taskId) => openTask(taskId),
   onClose: (taskId) => {
-    setHashTask(null);
-    markSelected(ui.rows, null);
-    const row = [...ui.rows.rows].find((tr) => tr.dataset.taskId === taskId);
+    writeLocation({ tab: activeTab, task: null }, { push: false });
+    markSelected(document.getElementById("task-rows"), null);
+    const row = document.querySelector(`#task-rows tr[data-task-id="${CSS.escape(taskId)}"]`);
     row?.focus({ preventScroll: true });
   },
 });
 
-async function openTask(taskId) {
-  const listed = state.tasks.find((task) => task.task_id === taskId);
-  setHashTask(taskId);
-  if (listed) {
-    panel.open(listed);
-    markSelected(ui.rows, taskId);
-    return;
-  }
+let opening = 0;
+async function openTask(taskId, { write = true } = {}) {
+  const attempt = ++opening;
+  if (write) writeLocation({ tab: activeTab, task: taskId }, { push: false });
+  const listed = view.tasks.find((task) => task.task_id === taskId);
+  // The row's copy shows at once; the full task (logs, error, arguments) follows.
+  if (listed) panel.open({ ...listed, logs: undefined });
+  markSelected(document.getElementById("task-rows"), taskId);
   try {
-    panel.open(await api.task(taskId));
-    markSelected(ui.rows, taskId);
+    const task = await api.task(taskId);
+    if (attempt === opening) panel.open(task);
   } catch (error) {
-    setHashTask(null);
-    showListError(error, `Task ${taskId}`);
+    if (attempt !== opening) return;
+    if (panel.taskId === taskId) panel.close();
+    else writeLocation({ tab: activeTab, task: null }, { push: false });
+    view.showError(error instanceof ApiError && error.status === 404 ? null : error);
+    if (error instanceof ApiError && error.status === 404) {
+      view.ui.listError.textContent = `Task ${taskId} no longer exists.`;
+      view.ui.listError.hidden = false;
+    }
   }
 }
 
-/** Gives the open panel the fresh copy of its task (fetched if it is not in the list). */
-async function syncDetail() {
+let detailFetch = null;
+/** Fetches the open task again (one request at a time, the last change always read). */
+function refreshDetail() {
   const taskId = panel.taskId;
   if (taskId === null) return;
-  const listed = state.tasks.find((task) => task.task_id === taskId);
-  if (listed) {
-    panel.update(listed);
-  } else if (panel.task && ["pending", "running"].includes(panel.task.status)) {
-    try {
-      panel.update(await api.task(taskId));
-    } catch {
-      // The connection indicator reports failures; the panel keeps its last copy.
-    }
-  }
-}
-
-function setHashTask(taskId) {
-  const url = new URL(window.location.href);
-  url.hash = taskId ? `task=${encodeURIComponent(taskId)}` : "";
-  window.history.replaceState(null, "", url.hash ? url : url.pathname + url.search);
-}
-
-function hashTask() {
-  const match = /^#task=(.+)$/.exec(window.location.hash);
-  return match ? decodeURIComponent(match[1]) : null;
-}
-
-// -- rendering -----------------------------------------------------------------------------
-
-function renderOverview() {
-  const name = ui.func.value;
-  const scoped = name && state.metrics?.by_function?.[name];
-  renderMetrics(ui.cards, scoped || state.metrics, ui.status.value);
-  ui.metricsScope.textContent = name
-    ? scoped
-      ? `for ${name}`
-      : `no stored tasks of ${name}; showing all functions`
-    : "all functions";
-}
-
-function renderList() {
-  const filtered = ui.status.value || ui.func.value || createdAfter() !== null;
-  const query = ui.search.value.trim();
-  const shown = renderTasks(ui.rows, state.tasks, {
-    query,
-    selectedId: panel.taskId,
-    onSelect: openTask,
-    emptyText: !state.loaded
-      ? "Loading tasks…"
-      : filtered
-        ? "No tasks match these filters."
-        : "No tasks yet. They appear here as soon as they are enqueued.",
-  });
-  const loaded = formatCount(state.tasks.length);
-  const more = state.nextCursor ? ", more available" : "";
-  ui.summary.textContent = query
-    ? `${formatCount(shown)} of ${loaded} loaded tasks match the search${more}`
-    : `${loaded} task${state.tasks.length === 1 ? "" : "s"} loaded${more}`;
-  ui.loadMore.hidden = !state.nextCursor;
-}
-
-function syncFunctionOptions() {
-  const names = Object.keys(state.metrics?.by_function ?? {}).sort();
-  const selected = ui.func.value;
-  if (selected && !names.includes(selected)) names.push(selected);
-  const signature = names.join("\n");
-  if (signature === state.functionNames) return;
-  state.functionNames = signature;
-  replaceChildren(
-    ui.func,
-    h("option", { value: "" }, "All functions"),
-    names.map((name) => h("option", { value: name }, name)),
-  );
-  ui.func.value = selected;
-}
-
-function renderLiveState() {
-  ui.liveToggle.setAttribute("aria-pressed", String(state.live));
-  ui.liveToggle.classList.toggle("is-paused", !state.live);
-  ui.liveLabel.textContent = state.live ? "Live" : "Paused";
-  ui.pausedNote.hidden = state.live;
-  if (!state.live) {
-    const count = state.newSincePause;
-    const text =
-      count === 0
-        ? "Paused: no new tasks since then"
-        : `Paused: ${formatCount(count)}${state.newSincePauseCapped ? "+" : ""} new ` +
-          `task${count === 1 ? "" : "s"} since then; resume to show them`;
-    ui.pausedNote.textContent = text;
-    ui.liveLabel.textContent = count > 0 ? `Paused · ${formatCount(count)} new` : "Paused";
-  }
-}
-
-function setConnection(error) {
-  ui.connection.classList.toggle("is-error", error !== null);
-  if (error === null) {
-    const time = new Date().toLocaleTimeString(undefined, { hourCycle: "h23" });
-    ui.connection.textContent = `Updated ${time}`;
-  } else if (error instanceof ApiError) {
-    ui.connection.textContent = `Server error ${error.status}; retrying`;
-  } else {
-    ui.connection.textContent = "Server unreachable; retrying";
-  }
-}
-
-function showListError(error, what = "Tasks") {
-  if (error === null) {
-    ui.listError.hidden = true;
+  if (detailFetch !== null) {
+    detailFetch.again = true;
     return;
   }
-  ui.listError.textContent =
-    error instanceof ApiError
-      ? `${what}: ${error.detail}`
-      : `${what}: the server did not answer.`;
-  ui.listError.hidden = false;
+  detailFetch = { again: false };
+  api
+    .task(taskId)
+    .then((task) => panel.update(task))
+    .catch(() => {
+      // The connection indicator reports failures; the panel keeps its last copy.
+    })
+    .finally(() => {
+      const again = detailFetch.again;
+      detailFetch = null;
+      if (again) refreshDetail();
+    });
 }
 
-// -- refresh loop --------------------------------------------------------------------------
+const refreshRecent = throttle(() => panel.loadRecent(), TAB_REFRESH_MS);
 
-let timer = null;
-let running = false;
-let again = false;
+// -- tabs ----------------------------------------------------------------------------------
 
-async function tick() {
-  clearTimeout(timer);
-  running = true;
-  try {
-    if (!document.hidden) {
-      if (state.live) await Promise.all([reloadList(), reloadMetrics()]);
-      else await countNewTasks();
-      setConnection(null);
+const activity = new ActivityChart({ api });
+
+/** The activity chart follows the metrics: on the View tab, while live (or until it loaded). */
+function refreshActivity() {
+  if (activeTab === "view" && (view.live || !activity.loaded)) activity.refresh();
+}
+
+const view = new TaskView({
+  api,
+  onSelect: (taskId) => openTask(taskId),
+  selectedId: () => panel.taskId,
+  onRows: () => {},
+  onLiveChange: (live) => {
+    if (live) {
+      refreshMetrics();
+      refreshDetail();
     }
+  },
+  // Chosen by the reader, so shown even while paused.
+  onFunctionChange: (funcName) => activity.setFunction(funcName),
+});
+
+const tabs = {
+  functions: new FunctionsTab({
+    api,
+    onShowRuns: (name) => {
+      writeLocation({ tab: "view", task: panel.taskId }, { push: true });
+      showTab("view");
+      view.showFunction(name);
+    },
+  }),
+  schedules: new SchedulesTab({ api, onOpenTask: (taskId) => openTask(taskId) }),
+  deadLetters: new DeadLettersTab({
+    api,
+    onOpenTask: (taskId) => openTask(taskId),
+    onReplayed: () => refreshMetrics(),
+  }),
+  audit: config.user ? new AuditTab({ api, onOpenTask: (taskId) => openTask(taskId) }) : null,
+};
+
+const refreshActiveTab = throttle(() => reloadTab(activeTab), TAB_REFRESH_MS);
+const deadLetterCount = document.getElementById("dead-letter-count");
+
+// -- metrics -------------------------------------------------------------------------------
+
+async function loadMetrics() {
+  refreshActivity();
+  try {
+    metrics = await api.metrics();
   } catch (error) {
     setConnection(error);
-    if (error instanceof ApiError && error.status < 500) showListError(error);
-  } finally {
-    running = false;
-    if (again) {
-      again = false;
-      tick();
-    } else {
-      timer = setTimeout(tick, config.refreshMs);
-    }
-  }
-}
-
-/** Refreshes as soon as possible (after the refresh in progress, if any). */
-function poke() {
-  if (running) again = true;
-  else tick();
-}
-
-/** The server-side filters changed: start over from the first page. */
-function filtersChanged() {
-  state.generation += 1;
-  state.tasks = [];
-  state.nextCursor = null;
-  state.loaded = false;
-  renderList();
-  renderOverview();
-  if (state.live) {
-    poke();
     return;
   }
-  // Paused, but the reader asked for other rows: load them once and count from there.
-  reloadList()
-    .then(() => {
-      rememberPausePoint();
-      state.newSincePause = 0;
-      renderLiveState();
-    })
-    .catch((error) => showListError(error));
+  view.setMetrics(metrics);
+  tabs.functions.setMetrics(metrics);
+  tabs.deadLetters.setFunctions(Object.keys(metrics.by_function ?? {}).sort());
+  const dead = DEAD_LETTER_STATUSES.reduce((sum, status) => sum + (metrics[status] ?? 0), 0);
+  deadLetterCount.textContent = String(dead);
+  deadLetterCount.hidden = dead === 0;
+  if (panel.isOpen) panel.render();
 }
 
-// -- wiring --------------------------------------------------------------------------------
+/** Reads the counts again, at most once per metrics interval. */
+const refreshMetrics = throttle(loadMetrics, config.metricsMs);
 
-for (const control of [ui.status, ui.func, ui.range]) {
-  control.addEventListener("change", filtersChanged);
+// -- live updates --------------------------------------------------------------------------
+
+let mode = "connecting";
+let lastError = null;
+
+function setConnection(error) {
+  lastError = error;
+  connection.classList.toggle("is-error", error !== null);
+  if (error !== null) {
+    connection.textContent =
+      error instanceof ApiError
+        ? `Server error ${error.status}; retrying`
+        : "Server unreachable; retrying";
+    connection.title = errorText(error, "Last request");
+    return;
+  }
+  const time = new Date().toLocaleTimeString(undefined, { hourCycle: "h23" });
+  const every = formatDuration(config.pollMs / 1000);
+  const how =
+    mode === "stream" ? "Live" : mode === "polling" ? `Polling every ${every}` : "Reconnecting";
+  connection.textContent = `${how} · ${time}`;
+  connection.title =
+    mode === "stream"
+      ? "Changes arrive as they happen"
+      : `The live stream is unavailable; the page reads the server every ${every}`;
+  connection.dataset.mode = mode;
 }
-ui.search.addEventListener("input", renderList);
-ui.filters.addEventListener("submit", (event) => event.preventDefault());
-ui.filters.addEventListener("reset", () => {
-  // The form resets its controls after this event; react once they hold their defaults.
-  window.setTimeout(filtersChanged);
+
+async function resync() {
+  try {
+    await view.refresh();
+    setConnection(null);
+  } catch (error) {
+    setConnection(error);
+    view.showError(error instanceof ApiError && error.status < 500 ? error : null);
+  }
+  refreshMetrics();
+  if (view.live) refreshDetail();
+  if (activeTab !== "view") refreshActiveTab();
+}
+
+function onTasks(records) {
+  view.applyChanges(records);
+  refreshMetrics();
+  if (lastError !== null || mode === "stream") setConnection(null);
+  if (!view.live) return;
+  const open = panel.taskId;
+  if (open !== null) {
+    if (records.some((record) => record.task_id === open)) refreshDetail();
+    if (records.some((record) => record.func_name === panel.task.func_name)) refreshRecent();
+  }
+  if (activeTab === "dead-letters" || activeTab === "schedules" || activeTab === "audit") {
+    refreshActiveTab();
+  }
+}
+
+const feed = new LiveFeed({
+  url: api.streamUrl(),
+  pollMs: config.pollMs,
+  onTasks,
+  onResync: resync,
+  onPoll: resync,
+  onMode: (next) => {
+    mode = next;
+    document.body.dataset.live = next;
+    if (lastError === null) setConnection(null);
+  },
 });
-ui.loadMore.addEventListener("click", loadMore);
-ui.liveToggle.addEventListener("click", () => setLive(!state.live));
-ui.cards.addEventListener("click", (event) => {
-  const card = event.target.closest("[data-filter-status]");
-  if (!card) return;
-  const status = card.dataset.filterStatus;
-  ui.status.value = ui.status.value === status ? "" : status;
-  filtersChanged();
-});
+
 document.addEventListener("visibilitychange", () => {
-  if (!document.hidden) poke();
+  if (!document.hidden) resync();
 });
-// Running times move on between refreshes.
+// Running times and countdowns move on between updates.
 window.setInterval(() => updateElapsed(document), 1000);
 
-renderLiveState();
-tick();
-const initialTask = hashTask();
-if (initialTask) openTask(initialTask);
+// -- session -------------------------------------------------------------------------------
+
+document.getElementById("sign-out")?.addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  button.disabled = true;
+  try {
+    await api.logout();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    button.disabled = false;
+    setConnection(error);
+    return;
+  }
+  leaving = true;
+  window.location.assign(api.url("/login").toString());
+});
+
+// -- start ---------------------------------------------------------------------------------
+
+restoreReturnPoint();
+followLocation();
+resync();
+feed.start();

@@ -20,6 +20,14 @@ export function isLive(status) {
   return status === "pending" || status === "running";
 }
 
+/** Finished without success: what the Dead letters tab lists and a window replay re-runs. */
+export const DEAD_LETTER_STATUSES = Object.freeze(["failed", "interrupted", "rejected"]);
+
+/** True when an operator may run the task again (a cancelled task included). */
+export function isRetryable(status) {
+  return DEAD_LETTER_STATUSES.includes(status) || status === "cancelled";
+}
+
 /** The value as text, or "—" when there is none. */
 export function orDash(value) {
   return value === null || value === undefined || value === "" ? "—" : String(value);
@@ -99,6 +107,19 @@ export function formatClock(iso) {
   if (date === null) return "";
   const p = partsOf(timeParts, date);
   return `${p.hour}:${p.minute}:${p.second}.${p.fractionalSecond}`;
+}
+
+/**
+ * How far away an ISO timestamp is, as "in 3m 20s" or "5.0 s ago"; "" when unknown.
+ */
+export function formatRelative(iso, now = Date.now()) {
+  const date = parse(iso);
+  if (date === null) return "";
+  const seconds = (date.getTime() - now) / 1000;
+  if (Math.abs(seconds) < 0.5) return "now";
+  return seconds > 0
+    ? `in ${formatDuration(seconds)}`
+    : `${formatDuration(-seconds)} ago`;
 }
 
 /** Seconds elapsed since an ISO timestamp (never negative, whatever the clocks say). */

@@ -1,16 +1,23 @@
-// The side panel with everything about one task, and its Cancel button.
+// The side panel with everything about one task: fields, links to its retries, the
+// function's numbers, durations and recent runs, the replay editor, error, logs; Cancel and
+// Retry.
 
 import { ApiError } from "./api.js";
+import { ChartSlot } from "./charts.js";
+import { confirmAction } from "./confirm.js";
 import { h, replaceChildren } from "./dom.js";
 import {
   formatClock,
   formatDateTime,
   formatDuration,
   isLive,
+  isRetryable,
   orDash,
   parseLogLine,
 } from "./format.js";
-import { elapsed, scheduledBadge, statusBadge } from "./widgets.js";
+import { ReplayEditor } from "./replay_editor.js";
+import { functionInsights } from "./task_insights.js";
+import { elapsed, scheduledBadge, statusBadge, taskLink } from "./widgets.js";
 
 function field(label, value, className = "") {
   return [h("dt", {}, label), h("dd", { className }, value)];
@@ -78,28 +85,62 @@ function logLine(line) {
   );
 }
 
+function failure(verb, error) {
+  return error instanceof ApiError
+    ? `Could not ${verb} (${error.status}): ${error.detail}`
+    : `Could not ${verb}: the server did not answer.`;
+}
+
+// The panel's parts, top to bottom. Each is redrawn only when what it shows changed, so a
+// refresh of the logs leaves the replay editor (and what the reader typed) alone.
+const PARTS = [
+  "summary",
+  "actions",
+  "links",
+  "fields",
+  "insights",
+  "replay",
+  "tags",
+  "args",
+  "problems",
+  "logs",
+];
+
 export class DetailPanel {
   /**
    * @param {HTMLElement} element The <aside> holding the panel.
    * @param {{api: import("./api.js").Api, onChange: (task: object) => void,
-   *          onClose: (taskId: string) => void}} hooks
+   *          onClose: (taskId: string) => void, onOpenTask: (taskId: string) => void,
+   *          functionCounts: (funcName: string) => object|null}} hooks
    */
-  constructor(element, { api, onChange, onClose }) {
+  constructor(element, { api, onChange, onClose, onOpenTask, functionCounts }) {
     this.element = element;
     this.body = element.querySelector("#detail-body");
     this.title = element.querySelector("#detail-title");
     this.api = api;
-    this.onChange = onChange;
-    this.onClose = onClose;
+    this.hooks = { onChange, onClose, onOpenTask, functionCounts };
     this.task = null;
-    this.snapshot = "";
     this.message = null;
-    this.busy = false;
+    this.busy = null;
+    this.recent = { funcName: null, tasks: null, error: null };
     // Which collapsible blocks the reader opened or closed, kept across refreshes.
     this.expanded = { error: true, stacktrace: false };
+    this.drawn = new Map();
+    this.parts = new Map(PARTS.map((name) => [name, h("div", { className: `part-${name}` })]));
+    replaceChildren(this.body, [...this.parts.values()]);
+    this.editor = new ReplayEditor({ onSubmit: (edits) => this.retry(edits) });
+    // The function's durations histogram: one element, moved into each redraw of its part.
+    this.durations = new ChartSlot(h("div", { className: "chart-slot chart-slot-small" }), {
+      what: "The durations chart",
+      emptyText: "No finished runs with a duration yet.",
+    });
+    // Whose histogram the slot holds, and the function's counts it was read for.
+    this.durationsOf = { funcName: null, counts: null };
     element.querySelector("#detail-close").addEventListener("click", () => this.close());
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.isOpen) this.close();
+      if (event.key === "Escape" && this.isOpen && !document.querySelector("dialog[open]")) {
+        this.close();
+      }
     });
   }
 
@@ -113,25 +154,28 @@ export class DetailPanel {
 
   /** Shows `task` (opening the panel if needed). */
   open(task) {
-    if (this.task?.task_id !== task.task_id) {
+    const other = this.task?.task_id !== task.task_id;
+    if (other) {
       this.message = null;
       this.expanded = { error: true, stacktrace: false };
+      this.drawn.clear();
+      this.editor.reset(task);
       this.body.scrollTop = 0;
     }
     this.task = task;
-    this.snapshot = "";
-    this.render();
     if (!this.isOpen) {
       this.element.hidden = false;
       document.body.classList.add("has-detail");
       this.element.querySelector("#detail-close").focus({ preventScroll: true });
     }
+    this.render();
+    if (other || this.recent.funcName !== task.func_name) this.loadRecent();
   }
 
-  /** Newer data for the open task; redrawn only if something changed. */
+  /** Newer data for the open task; parts are redrawn only if they changed. */
   update(task) {
     if (!this.isOpen || this.task?.task_id !== task.task_id) return;
-    this.task = task;
+    this.task = { ...this.task, ...task };
     this.render();
   }
 
@@ -141,64 +185,143 @@ export class DetailPanel {
     this.element.hidden = true;
     document.body.classList.remove("has-detail");
     this.task = null;
-    this.onClose(taskId);
+    this.recent = { funcName: null, tasks: null, error: null };
+    this.durationsOf = { funcName: null, counts: null };
+    this.durations.clear();
+    this.hooks.onClose(taskId);
+  }
+
+  /**
+   * Reads the histogram of the function's durations when the function or its counts changed
+   * (the counts follow the metrics refresh, so the chart moves with the numbers above it).
+   */
+  syncDurations(counts) {
+    const funcName = this.task?.func_name;
+    if (!funcName) return;
+    const key = JSON.stringify(counts ?? null);
+    const seen = this.durationsOf;
+    if (seen.funcName === funcName && seen.counts === key) return;
+    // Another function's chart must not stand in for this one's while it loads.
+    if (seen.funcName !== funcName) this.durations.clear();
+    this.durationsOf = { funcName, counts: key };
+    this.durations.load(funcName, () => this.api.durationsChart(funcName));
+  }
+
+  /** Reads the function's recent runs again (after changes of that function). */
+  async loadRecent() {
+    const task = this.task;
+    if (!task) return;
+    const funcName = task.func_name;
+    const params = new URLSearchParams({ func_name: funcName, limit: "8" });
+    try {
+      const page = await this.api.listTasks(params);
+      if (this.task?.func_name !== funcName) return;
+      this.recent = { funcName, tasks: page.tasks, error: null };
+    } catch (error) {
+      if (this.task?.func_name !== funcName) return;
+      this.recent = { funcName, tasks: null, error };
+    }
+    this.render();
   }
 
   async cancel() {
     const task = this.task;
     if (!task || this.busy) return;
-    if (!window.confirm(`Cancel task ${task.task_id} (${task.func_name})?`)) return;
-    this.busy = true;
-    this.message = null;
-    this.render(true);
-    try {
+    const yes = await confirmAction({
+      title: "Cancel this task?",
+      text: `${task.func_name} (${task.task_id}) stops now and will not run again.`,
+      action: "Cancel task",
+      danger: true,
+    });
+    if (!yes) return;
+    await this.act("cancel", task, async () => {
       const updated = await this.api.cancel(task.task_id);
       this.message = { kind: "ok", text: "Cancelled." };
-      if (this.task?.task_id === updated.task_id) this.task = updated;
-      this.onChange(updated);
+      if (this.task?.task_id === updated.task_id) this.task = updated.task ?? updated;
+      this.hooks.onChange(updated.task ?? updated);
+    });
+  }
+
+  /** Runs the task again; `edits` ({kwargs?, tags?}) replays it with changes. */
+  async retry(edits = undefined) {
+    const task = this.task;
+    if (!task || this.busy) return;
+    const what = edits ? "with your changes" : "with the same arguments";
+    const yes = await confirmAction({
+      title: edits ? "Replay with changes?" : "Retry this task?",
+      text: `A new ${task.func_name} task starts ${what}; this one stays as it is.`,
+      action: edits ? "Replay" : "Retry",
+    });
+    if (!yes) return;
+    await this.act("retry", task, async () => {
+      const answer = await this.api.retry(task.task_id, edits);
+      this.message = { kind: "ok", text: "Started again as ", link: answer.task_id };
+      if (this.task?.task_id === task.task_id) {
+        this.task = { ...this.task, retried_as: answer.task_id };
+      }
+      this.hooks.onChange(answer.task);
+      this.loadRecent();
+    });
+  }
+
+  async act(verb, task, job) {
+    this.busy = verb;
+    this.message = null;
+    this.render();
+    try {
+      await job();
     } catch (error) {
-      const text =
-        error instanceof ApiError
-          ? `Could not cancel (${error.status}): ${error.detail}`
-          : "Could not cancel: the server did not answer.";
-      this.message = { kind: "error", text };
+      this.message = { kind: "error", text: failure(verb, error) };
       if (error instanceof ApiError) await this.reload(task.task_id);
     } finally {
-      this.busy = false;
-      if (this.task?.task_id === task.task_id) this.render(true);
+      this.busy = null;
+      if (this.task?.task_id === task.task_id) this.render();
     }
   }
 
-  /** Fetches the task again, e.g. after a refused cancel showed the copy was out of date. */
+  /** Fetches the task again, e.g. after a refused action showed the copy was out of date. */
   async reload(taskId) {
     try {
       const fresh = await this.api.task(taskId);
       if (this.task?.task_id === taskId) this.task = fresh;
-      this.onChange(fresh);
+      this.hooks.onChange(fresh);
     } catch {
       // The error already shown says enough; the panel keeps its copy.
     }
   }
 
-  render(force = false) {
+  render() {
     const task = this.task;
     if (!task) return;
-    const snapshot = JSON.stringify([task, this.message, this.busy]);
-    if (!force && snapshot === this.snapshot) return;
-    this.snapshot = snapshot;
-    const scroll = this.body.scrollTop;
     this.title.textContent = task.func_name;
-    replaceChildren(
-      this.body,
-      this.summary(task),
-      this.actions(task),
-      this.fields(task),
-      section("Tags", tagList(task.tags)),
-      section("Arguments", argumentsBlock(task)),
-      this.problems(task),
-      this.logs(task),
+    const counts = this.hooks.functionCounts(task.func_name);
+    const scroll = this.body.scrollTop;
+    this.part("summary", [task.task_id, task.status, task.source], () => this.summary(task));
+    this.part("actions", [task.status, this.busy, this.message], () => this.actions(task));
+    this.part("links", [task.retried_from, task.retried_as], () => this.links(task));
+    this.part("fields", task, () => this.fields(task));
+    this.part("insights", [task.task_id, counts, this.recent], () =>
+      functionInsights(task, counts, this.recent, this.hooks.onOpenTask, this.durations.element),
     );
+    this.syncDurations(counts);
+    this.part("replay", [task.task_id, isRetryable(task.status), task.encrypted], () =>
+      isRetryable(task.status) ? this.editor.element(task) : null,
+    );
+    this.editor.setBusy(this.busy !== null);
+    this.part("tags", task.tags, () => section("Tags", tagList(task.tags)));
+    this.part("args", [task.args, task.kwargs, task.encrypted], () =>
+      section("Arguments", argumentsBlock(task)),
+    );
+    this.part("problems", [task.error, task.stacktrace], () => this.problems(task));
+    this.part("logs", task.logs ?? null, () => this.logs(task));
     this.body.scrollTop = scroll;
+  }
+
+  part(name, inputs, build) {
+    const key = JSON.stringify(inputs ?? null);
+    if (this.drawn.get(name) === key) return;
+    this.drawn.set(name, key);
+    replaceChildren(this.parts.get(name), build());
   }
 
   summary(task) {
@@ -220,23 +343,54 @@ export class DetailPanel {
             role: this.message.kind === "error" ? "alert" : "status",
           },
           this.message.text,
+          this.message.link ? taskLink(this.message.link, this.hooks.onOpenTask) : null,
         )
       : null;
-    if (!isLive(task.status)) return message;
+    const buttons = [];
+    if (isLive(task.status)) {
+      buttons.push(
+        h(
+          "button",
+          {
+            type: "button",
+            className: "btn btn-danger",
+            disabled: this.busy !== null,
+            onClick: () => this.cancel(),
+          },
+          this.busy === "cancel" ? "Cancelling…" : "Cancel task",
+        ),
+      );
+    }
+    if (isRetryable(task.status)) {
+      buttons.push(
+        h(
+          "button",
+          {
+            type: "button",
+            className: "btn btn-primary",
+            disabled: this.busy !== null,
+            title: task.retried_as ? "Already retried: retry the newer task instead" : null,
+            onClick: () => this.retry(),
+          },
+          this.busy === "retry" ? "Retrying…" : "Retry",
+        ),
+      );
+    }
+    if (buttons.length === 0) return message;
+    return h("div", { className: "detail-actions" }, buttons, message);
+  }
+
+  links(task) {
+    if (!task.retried_from && !task.retried_as) return null;
     return h(
       "div",
-      { className: "detail-actions" },
-      h(
-        "button",
-        {
-          type: "button",
-          className: "btn btn-danger",
-          disabled: this.busy,
-          onClick: () => this.cancel(),
-        },
-        this.busy ? "Cancelling…" : "Cancel task",
-      ),
-      message,
+      { className: "retry-links" },
+      task.retried_from
+        ? h("p", {}, "Retry of ", taskLink(task.retried_from, this.hooks.onOpenTask))
+        : null,
+      task.retried_as
+        ? h("p", {}, "Retried as ", taskLink(task.retried_as, this.hooks.onOpenTask))
+        : null,
     );
   }
 
@@ -247,10 +401,12 @@ export class DetailPanel {
       field("Task ID", task.task_id, "mono"),
       field("Function", task.func_name, "mono"),
       field("Status", task.status),
+      field("Queue", orDash(task.queue)),
       field("Source", orDash(task.source)),
       field("Executor", orDash(task.executor)),
       field("Priority", orDash(task.priority)),
-      field("Retries used", String(task.retries_used)),
+      field("Retries used", String(task.retries_used ?? 0)),
+      task.crash_reruns ? field("Crash re-runs", String(task.crash_reruns)) : null,
       field("Created", formatDateTime(task.created_at)),
       field("Started", formatDateTime(task.start_time)),
       field("Ended", formatDateTime(task.end_time)),
@@ -285,7 +441,8 @@ export class DetailPanel {
   }
 
   logs(task) {
-    const lines = task.logs ?? [];
+    const lines = task.logs;
+    if (!Array.isArray(lines)) return section("Logs", h("p", { className: "muted" }, "Loading…"));
     return section(
       `Logs (${lines.length})`,
       lines.length === 0

@@ -2,9 +2,9 @@
 
 import { h, replaceChildren } from "./dom.js";
 import { formatDateTime, formatDuration, orDash } from "./format.js";
-import { elapsed, scheduledBadge, statusBadge } from "./widgets.js";
+import { elapsed, statusBadge } from "./widgets.js";
 
-const COLUMNS = 8;
+const COLUMNS = 9;
 
 /** The text the search box looks through: id, function and every tag. */
 function haystack(task) {
@@ -25,6 +25,19 @@ function durationCell(task) {
     return elapsed("td", { className: "num is-elapsed", title: "Running for" }, task.start_time);
   }
   return h("td", { className: "num" }, formatDuration(task.duration));
+}
+
+// The day, the time and the zone stay whole; on a narrow screen the cell breaks between them
+// (and leaves the zone out).
+function createdCell(iso) {
+  const [day, time, ...zone] = formatDateTime(iso).split(" ");
+  return h(
+    "td",
+    { className: "created", title: iso },
+    h("span", {}, day),
+    time ? [" ", h("span", {}, time)] : null,
+    zone.length > 0 ? [" ", h("span", { className: "zone" }, zone.join(" "))] : null,
+  );
 }
 
 function row(task, onSelect) {
@@ -49,21 +62,21 @@ function row(task, onSelect) {
       { className: "col-optional mono muted", title: task.task_id },
       task.task_id.slice(0, 8),
     ),
+    h("td", { className: "fn-cell" }, h("span", { className: "fn-name" }, task.func_name)),
+    h("td", { className: "col-optional" }, orDash(task.queue)),
     h(
       "td",
-      { className: "fn-cell" },
-      h("span", { className: "fn-name" }, task.func_name),
-      task.source === "scheduled" ? scheduledBadge() : null,
+      { className: task.source === "scheduled" ? "col-optional is-scheduled" : "col-optional" },
+      orDash(task.source),
     ),
     h("td", { className: "num col-optional" }, orDash(task.priority)),
-    h("td", { className: "col-optional" }, orDash(task.executor)),
     h(
       "td",
-      { className: task.retries_used > 0 ? "num has-retries" : "num muted" },
-      String(task.retries_used),
+      { className: task.retries_used > 0 ? "num col-optional has-retries" : "num col-optional muted" },
+      String(task.retries_used ?? 0),
     ),
     durationCell(task),
-    h("td", { className: "nowrap", title: task.created_at }, formatDateTime(task.created_at)),
+    createdCell(task.created_at),
   );
 }
 
@@ -81,8 +94,8 @@ function fingerprint(tasks, query, emptyText) {
     t.status,
     t.func_name,
     t.source,
+    t.queue,
     t.priority,
-    t.executor,
     t.retries_used,
     t.duration,
     t.start_time,

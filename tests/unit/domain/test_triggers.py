@@ -14,7 +14,12 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastapi_taskflow.domain.triggers import CronTrigger, IntervalTrigger, make_trigger
+from fastapi_taskflow.domain.triggers import (
+    CronTrigger,
+    IntervalTrigger,
+    load_time_zone,
+    make_trigger,
+)
 
 UTC = timezone.utc
 NEW_YORK = "America/New_York"
@@ -286,6 +291,13 @@ def test_invalid_cron_expressions_are_refused(expression: str, message: str) -> 
 def test_an_unknown_time_zone_is_refused_with_its_name() -> None:
     with pytest.raises(ValueError, match="Mars/Olympus_Mons"):
         CronTrigger("0 2 * * *", "Mars/Olympus_Mons")
+
+
+@pytest.mark.parametrize("name", ["America", "Europe/", "x" * 300])
+def test_a_folder_of_the_zone_database_or_an_overlong_name_is_an_unknown_zone(name: str) -> None:
+    # The database opens these as paths: a folder or a name the file system refuses.
+    with pytest.raises(ValueError, match="unknown time zone"):
+        load_time_zone(name)
 
 
 def test_cron_without_croniter_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

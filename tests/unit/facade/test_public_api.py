@@ -10,6 +10,7 @@ import fastapi_taskflow
 SEED_NAMES = [
     "TaskManager",
     "TaskAdmin",
+    "TaskAuthBackend",
     "ManagedBackgroundTasks",
     "task_log",
     "get_task_context",
