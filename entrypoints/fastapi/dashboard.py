@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.types import Scope
 
 from fastapi_taskflow.domain.audit import AuditAction
 from fastapi_taskflow.domain.status import DEAD_LETTER_STATUSES, TaskStatus
 from fastapi_taskflow.entrypoints.fastapi.live_stream import mount_live_stream
+from fastapi_taskflow.entrypoints.fastapi.page_templates import STATIC_DIR, TEMPLATES
 from fastapi_taskflow.entrypoints.fastapi.principal import csrf_token_of, principal_of
 from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
-
-_HERE = Path(__file__).parent
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(_HERE / "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 #: Shortest time in milliseconds between two refreshes of the overview cards while changes
 #: stream in.
@@ -111,7 +102,7 @@ def mount_dashboard(
     static_name = f"fastapi_taskflow_static:{path}"
     app.mount(
         f"{path}/static",
-        _RevalidatedStaticFiles(directory=_HERE / "static"),
+        _RevalidatedStaticFiles(directory=STATIC_DIR),
         name=static_name,
     )
     mount_live_stream(app, manager, path=path)
@@ -121,7 +112,7 @@ def mount_dashboard(
         # Behind a proxy or inside a mounted sub-application the browser sees the root path
         # too; the page builds every URL from this base.
         base = request.scope.get("root_path", "").rstrip("/") + path
-        html = _TEMPLATES.get_template("dashboard.html").render(
+        html = TEMPLATES.get_template("dashboard.html").render(
             title=title,
             api_base=base,
             static_base=f"{base}/static",

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fastapi_taskflow.domain.audit import AuditAction
 from fastapi_taskflow.entrypoints.fastapi.admin_auth import AdminAuth, header, same_origin
@@ -19,16 +17,11 @@ from fastapi_taskflow.entrypoints.fastapi.auth_backend import (
     MAX_USERNAME_LENGTH,
     verify,
 )
+from fastapi_taskflow.entrypoints.fastapi.page_templates import TEMPLATES
 from fastapi_taskflow.entrypoints.fastapi.principal import principal_of
 
 _log = logging.getLogger("fastapi_taskflow")
 
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 #: Longest ``next`` accepted; anything longer falls back to the dashboard.
 MAX_NEXT_LENGTH = 2048
@@ -66,7 +59,7 @@ def login_router(auth: AdminAuth, *, title: str) -> APIRouter:
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         base = auth.base(request.scope)
-        html = _TEMPLATES.get_template("login.html").render(
+        html = TEMPLATES.get_template("login.html").render(
             title=title,
             static_base=f"{base}/static",
             action=f"{base}/login",
