@@ -30,8 +30,9 @@ class TaskAdmin:
         token_expiry: Seconds a session lasts after signing in (default 8 hours).
         secret_key: Signs the session cookies; give every instance the same one. Without
             it, a random key is made at start-up and sessions end with the process.
-        poll_interval: Seconds between refreshes from storage for other instances' changes
-            (used once several instances share a store).
+        poll_interval: Seconds between the dashboard's reads of the API besides its live
+            stream: they pick up other instances' changes on stores that announce none, and
+            keep the page current where the stream cannot reach it.
         title: Name shown in the dashboard header.
         retention_days: Overrides the manager's ``retention_days``.
     """
