@@ -27,6 +27,7 @@ from fastapi_taskflow.domain.errors import (
     FunctionNotRegistered,
     InvalidReplay,
     NotRetryable,
+    TaskArgumentError,
     TaskNotFound,
 )
 from fastapi_taskflow.domain.status import DEAD_LETTER_STATUSES, RETRYABLE_STATUSES, TaskStatus
@@ -156,6 +157,7 @@ class TaskRetries:
         """
         edits = edits or ReplayEdits()
         async with self._lock():
+            await self._recorder.writer.flush()
             original = await self._stored(task_id)
             retried = self._retry_one(original, edits, arguments_visible=arguments_visible)
             await self._recorder.writer.flush()
@@ -224,13 +226,16 @@ class TaskRetries:
         self, task_ids: Sequence[str], results: list[RetryResult], started: list[str]
     ) -> None:
         async with self._lock():
+            await self._recorder.writer.flush()
             for task_id in task_ids:
                 try:
                     original = await self._stored(task_id)
                     retried = self._retry_one(original, ReplayEdits(), arguments_visible=False)
                 except TaskNotFound as exc:
                     results.append(_skipped(task_id, RetryOutcome.NOT_FOUND, exc))
-                except NotRetryable as exc:
+                except (NotRetryable, TaskArgumentError) as exc:
+                    # Stored arguments the task's executor can no longer take count as a
+                    # reason not to retry, reported like the others.
                     results.append(_skipped(task_id, RetryOutcome.NOT_RETRYABLE, exc))
                 except FunctionNotRegistered as exc:
                     results.append(_skipped(task_id, RetryOutcome.NOT_REGISTERED, exc))
@@ -249,12 +254,18 @@ class TaskRetries:
             await self._recorder.writer.flush()
 
     async def _stored(self, task_id: str) -> TaskRecord:
-        """The task as storage has it once finished: another instance (or the command line)
-        may have retried it since this process last saw it."""
-        record = await self._queries.get(task_id)
-        if record is None:
+        """The task as this process runs it, or as storage has it once finished: another
+        instance (or the command line) may have retried it since this process last saw it.
+        Callers flush the write buffer first, so storage holds this process's changes."""
+        held = self._recorder.store.get(task_id)
+        if held is not None and held.status.is_live:
+            return held
+        stored = await self._storage.get(task_id)
+        if stored is not None:
+            return stored
+        if held is None:
             raise TaskNotFound(task_id)
-        return record
+        return held
 
     def _retry_one(
         self, original: TaskRecord, edits: ReplayEdits, *, arguments_visible: bool

@@ -3,6 +3,7 @@ each audited; on the fake clock and memory storage."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -311,3 +312,27 @@ async def test_finished_tasks_are_read_as_storage_has_them(ops: Harness) -> None
     assert seen is not None and seen.retried_as == "elsewhere"
     await ops.storage.delete_finished_before(ops.clock.now() + timedelta(seconds=1))
     assert await ops.service.queries.get(original.task_id) is None
+
+
+def crunch(data: object) -> None:
+    return None
+
+
+async def test_a_task_whose_arguments_no_longer_fit_is_reported_not_raised(ops: Harness) -> None:
+    # The function moved to worker processes since it ran; its stored argument cannot be
+    # pickled for one.
+    ops.register(crunch, executor="process")
+    stuck = TaskRecord(
+        task_id="stuck", func_name="crunch", args=(threading.Lock(),), created_at=ops.clock.now()
+    )
+    stuck.start(ops.clock.now())
+    stuck.fail(ops.clock.now(), "boom")
+    await ops.storage.save([stuck])
+    other = await failed_task(ops)
+
+    outcome = await ops.service.operator.retry_many(["stuck", other.task_id], actor=None)
+
+    by_id = {result.task_id: result for result in outcome.results}
+    assert by_id["stuck"].outcome is RetryOutcome.NOT_RETRYABLE
+    assert by_id["stuck"].detail is not None and "positional argument 0" in by_id["stuck"].detail
+    assert by_id[other.task_id].outcome is RetryOutcome.DISPATCHED
