@@ -58,6 +58,7 @@ class ChangeRecorder:
             tags=dict(record.tags),
             duration=record.duration,
             error=error if error is not None else record.error,
+            queue=record.queue,
         )
         self._bridge.call(self._notify, record, event)
 

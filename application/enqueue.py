@@ -13,6 +13,7 @@ from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.registry import RegisteredTask, TaskRegistry
 from fastapi_taskflow.domain.errors import TaskArgumentError
 from fastapi_taskflow.domain.limits import check_length
+from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.task import TaskRecord, TaskSource
 from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.serializer import Serializer
@@ -62,6 +63,8 @@ class EnqueueOptions:
     priority: int | None = attrs.field(default=None, validator=_priority)
     eager: bool | None = attrs.field(default=None, validator=_eager)
     source: TaskSource = "manual"
+    #: The request that enqueued the task (filled in by the web entrypoint).
+    provenance: Provenance | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -143,6 +146,7 @@ class Enqueuer:
             idempotency_key=options.idempotency_key,
             priority=priority,
             source=options.source,
+            provenance=options.provenance,
         )
         self._recorder.created(record)
         return Enqueued(record, created=True, immediate=eager or priority is not None)
@@ -172,6 +176,7 @@ class Enqueuer:
         idempotency_key: str | None = None,
         priority: int | None = None,
         source: TaskSource = "manual",
+        provenance: Provenance | None = None,
     ) -> TaskRecord:
         """A new pending task of ``entry``, owned by this instance (not yet recorded)."""
         return TaskRecord(
@@ -187,6 +192,7 @@ class Enqueuer:
             executor=entry.executor,
             encrypted_payload=sealed.payload,
             instance_id=self._instance_id,
+            provenance=None if provenance is None or provenance.empty else provenance,
         )
 
 

@@ -65,6 +65,8 @@ class LifecycleEvent:
     duration: float | None = None
     #: The error message, for ``failed`` (and for a failed attempt that will be retried).
     error: str | None = None
+    #: The queue the task waits in for an execution slot.
+    queue: str = "default"
 
 
 def format_log_line(

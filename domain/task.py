@@ -11,6 +11,7 @@ from fastapi_taskflow.domain.clock_rules import require_aware, require_optional_
 from fastapi_taskflow.domain.errors import InvalidTransition
 from fastapi_taskflow.domain.events import format_log_line
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.transitions import is_allowed
 
@@ -59,6 +60,8 @@ class TaskRecord:
     retried_from: str | None = None
     #: The task that re-ran this one, once an operator retried it.
     retried_as: str | None = None
+    #: The request (and trace) that enqueued the task, when known.
+    provenance: Provenance | None = None
 
     # -- derived -------------------------------------------------------------------------
 
@@ -172,6 +175,7 @@ class TaskRecord:
             "crash_reruns": self.crash_reruns,
             "retried_from": self.retried_from,
             "retried_as": self.retried_as,
+            "provenance": self.provenance.to_dict() if self.provenance else None,
         }
 
     def copy(self) -> TaskRecord:

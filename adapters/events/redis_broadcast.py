@@ -128,7 +128,9 @@ class RedisChangeBroadcast:
                     await task
         self._listener = self._publisher = None
         if pubsub is not None:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            # Typed only in newer redis-py releases; a call through Any suits every version.
+            closing: Any = pubsub.aclose
+            await closing()
         await client.aclose()
 
     def _enqueue(self, message: bytes) -> None:

@@ -9,6 +9,7 @@ import contextvars
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastapi_taskflow.application.task_service import TaskService
+from fastapi_taskflow.entrypoints.fastapi.request_provenance import current_request_scope
 
 #: Ids of tasks the current request deferred to "after the response". The list object is set
 #: by the middleware and shared with worker threads (sync routes), which append to it.
@@ -49,6 +50,7 @@ class RequestTaskGuard:
         durable = service.storage.durable
         deferred: list[str] = []
         token = deferred_by_request.set(deferred)
+        scope_token = current_request_scope.set(scope)
 
         async def send_after_commit(message: Message) -> None:
             if (
@@ -68,6 +70,7 @@ class RequestTaskGuard:
             deferred.clear()
             raise
         finally:
+            current_request_scope.reset(scope_token)
             deferred_by_request.reset(token)
             if deferred:
                 service.abandon_unstarted(deferred, ABANDONED)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import attrs
 from fastapi import BackgroundTasks, FastAPI
 
 from fastapi_taskflow.adapters.crypto import FernetCipher
@@ -30,6 +31,7 @@ from fastapi_taskflow.entrypoints.fastapi.managed_tasks import (
     share,
 )
 from fastapi_taskflow.entrypoints.fastapi.request_guard import deferred_by_request
+from fastapi_taskflow.entrypoints.fastapi.request_provenance import request_provenance
 from fastapi_taskflow.entrypoints.storage_selection import resolve_storage_url, storage_options
 from fastapi_taskflow.ports.observers import TaskObserver
 
@@ -435,6 +437,8 @@ class TaskManager:
         """
         context = contextvars.copy_context()
         service = self.service
+        if options.provenance is None:
+            options = attrs.evolve(options, provenance=request_provenance())
         result = service.enqueue(func, args, kwargs, options)
         if result.created:
             if result.immediate or after_response is None:
