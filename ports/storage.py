@@ -36,6 +36,14 @@ class TaskQuery:
     created_before: datetime | None = None
     source: str | None = None
     queue: str | None = None
+    #: Only tasks enqueued by a request matched by this route template (``/orders/{id}``).
+    route: str | None = None
+    #: Only tasks enqueued by a request with this HTTP method (``POST``).
+    method: str | None = None
+    #: Only tasks enqueued by the request with this id.
+    request_id: str | None = None
+    #: Only tasks enqueued by a request of this authenticated user.
+    principal: str | None = None
 
     def matches(self, record: TaskRecord) -> bool:
         """Whether ``record`` satisfies every condition (used by in-memory stores)."""
@@ -51,7 +59,19 @@ class TaskQuery:
             return False
         if self.queue is not None and record.queue != self.queue:
             return False
-        return self.source is None or record.source == self.source
+        if self.source is not None and record.source != self.source:
+            return False
+        return self._matches_provenance(record)
+
+    def _matches_provenance(self, record: TaskRecord) -> bool:
+        wanted = (self.route, self.method, self.request_id, self.principal)
+        if all(value is None for value in wanted):
+            return True
+        origin = record.provenance
+        if origin is None:
+            return False
+        found = (origin.route, origin.method, origin.request_id, origin.principal)
+        return all(want is None or want == got for want, got in zip(wanted, found, strict=True))
 
 
 @attrs.frozen(kw_only=True)

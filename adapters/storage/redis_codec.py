@@ -4,7 +4,9 @@ A task hash holds the record in a few fields: ``record`` (JSON with everything b
 arguments and the owner), ``args`` and ``kwargs`` (bytes from the injected serializer, absent
 when the arguments are encrypted), ``payload`` (the encryption token) and ``owner`` (the
 instance id, kept apart because claims change it alone). Next to those sit plain fields the
-Lua scripts read: ``status``, ``func``, ``member``, ``indexes`` and ``duration``.
+Lua scripts read: ``status``, ``func``, ``member``, ``indexes`` and ``duration``. The
+``provenance`` in the record (the request that enqueued the task) also puts the task in one
+``by:origin:*`` index per known field, so it can be filtered by them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from fastapi_taskflow.adapters.storage.storage_rules import (
     stored_source,
 )
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.serializer import Serializer
@@ -88,6 +91,7 @@ def encode_task(record: TaskRecord, serializer: Serializer, keys: RedisKeys) -> 
         keys.by_queue(stored.queue),
         keys.by_source(stored.source),
         *(keys.by_tag(key, value) for key, value in stored.tags.items()),
+        *(keys.by_origin(field, value) for field, value in origin_filters(stored.provenance)),
     ]
     if stored.status in UNFINISHED_STATUSES:
         indexes.append(keys.unfinished)
@@ -146,6 +150,8 @@ def decode_task(fields: Sequence[bytes | None], serializer: Serializer) -> TaskR
         # Records written before retry links existed have neither.
         retried_from=data.get("retried_from"),
         retried_as=data.get("retried_as"),
+        # Records written before provenance was stored have none.
+        provenance=Provenance.from_dict(data.get("provenance")),
     )
 
 
@@ -170,7 +176,20 @@ def _document(record: TaskRecord) -> dict[str, Any]:
         "crash_reruns": record.crash_reruns,
         "retried_from": record.retried_from,
         "retried_as": record.retried_as,
+        "provenance": None if record.provenance is None else record.provenance.to_dict(),
     }
+
+
+#: The provenance fields tasks can be filtered by, each with an index of its own.
+ORIGIN_FIELDS = ("route", "method", "request_id", "principal")
+
+
+def origin_filters(provenance: Provenance | None) -> list[tuple[str, str]]:
+    """The (field, value) pairs of ``provenance`` that have an index: the known ones."""
+    if provenance is None:
+        return []
+    known = ((field, getattr(provenance, field)) for field in ORIGIN_FIELDS)
+    return [(field, value) for field, value in known if value is not None]
 
 
 def _optional_time(value: str | None) -> datetime | None:

@@ -98,6 +98,11 @@ class RedisKeys:
         """Index of the tasks of one source (``manual`` or ``scheduled``)."""
         return f"{self._by}source:{source}"
 
+    def by_origin(self, field: str, value: str) -> str:
+        """Index of the tasks whose enqueuing request had ``value`` as its ``field``
+        (``route``, ``method``, ``request_id`` or ``principal``)."""
+        return f"{self._by}origin:{field}:{value}"
+
     def by_tag(self, key: str, value: str) -> str:
         """Index of the tasks carrying tag ``key`` with ``value``."""
         # JSON keeps the pair apart whatever characters the key and value hold.

@@ -22,6 +22,7 @@ from fastapi_taskflow.adapters.storage.audit_codec import (
 )
 from fastapi_taskflow.adapters.storage.redis_client import connect
 from fastapi_taskflow.adapters.storage.redis_codec import (
+    ORIGIN_FIELDS,
     RECORD_FIELDS,
     SCRIPT_ARGS_PER_TASK,
     decode_task,
@@ -113,13 +114,14 @@ class _Connection:
 class RedisTaskStorage:
     """A :class:`~fastapi_taskflow.ports.storage.TaskStorage` in Redis.
 
-    Each task is a hash; sorted-set indexes (by status, function, queue, source and tag, in
-    page order) answer queries a page at a time, counters answer unfiltered metrics, and a set
-    scored by end time finds what retention deletes, so no call reads every task. Every write
-    that touches several keys is a Lua script, which Redis runs without interleaving other
-    commands: concurrent clients never see half-written indexes, and claims, idempotency keys
-    and locks are atomic. A filtered query walks the smallest matching index in chunks and
-    checks the other filters per task; filtered metrics tally such a walk to its end.
+    Each task is a hash; sorted-set indexes (by status, function, queue, source, tag and the
+    route, method, id and principal of the enqueuing request, in page order) answer queries a
+    page at a time, counters answer unfiltered metrics, and a set scored by end time finds
+    what retention deletes, so no call reads every task. Every write that touches several keys
+    is a Lua script, which Redis runs without interleaving other commands: concurrent clients
+    never see half-written indexes, and claims, idempotency keys and locks are atomic. A
+    filtered query walks the smallest matching index in chunks and checks the other filters
+    per task; filtered metrics tally such a walk to its end.
     Schedule slots and one-off runs are claimed by optimistic transactions instead (WATCH,
     then MULTI/EXEC queueing the save script), so the claim and the task it starts are
     written together or not at all.
@@ -352,6 +354,10 @@ class RedisTaskStorage:
             groups.append([keys.by_source(query.source)])
         if query.queue is not None:
             groups.append([keys.by_queue(query.queue)])
+        for field in ORIGIN_FIELDS:
+            value = getattr(query, field)
+            if value is not None:
+                groups.append([keys.by_origin(field, value)])
         return groups or [[keys.everything]]
 
     async def _scan(

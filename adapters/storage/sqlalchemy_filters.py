@@ -30,6 +30,14 @@ def query_conditions(query: TaskQuery) -> list[ColumnElement[bool]]:
         conditions.append(tasks.c.source == query.source)
     if query.queue is not None:
         conditions.append(tasks.c.queue == query.queue)
+    if query.route is not None:
+        conditions.append(tasks.c.route == query.route)
+    if query.method is not None:
+        conditions.append(tasks.c.method == query.method)
+    if query.request_id is not None:
+        conditions.append(tasks.c.request_id == query.request_id)
+    if query.principal is not None:
+        conditions.append(tasks.c.principal == query.principal)
     return conditions
 
 

@@ -58,6 +58,36 @@ def add_retry_links(connection: Connection) -> None:
     _add_missing_columns(connection, added)
 
 
+#: The indexes version 4 adds, by name, with the columns each covers.
+_PROVENANCE_INDEXES = {
+    "ix_taskflow_tasks_route_created": "route, created_at",
+    "ix_taskflow_tasks_method_created": "method, created_at",
+    "ix_taskflow_tasks_request": "request_id",
+    "ix_taskflow_tasks_principal_created": "principal, created_at",
+}
+
+
+def add_provenance(connection: Connection) -> None:
+    """Version 4: tasks record the request that enqueued them, and can be filtered by it.
+
+    Existing tasks have no provenance (every new column is NULL). Columns and indexes already
+    present are left alone, so a step cut short is completed by the next open.
+    """
+    added = Table(
+        "taskflow_tasks",
+        MetaData(),
+        *(
+            Column(name, exact_string(255))
+            for name in ("route", "method", "request_id", "principal", "trace_parent")
+        ),
+    )
+    if _add_missing_columns(connection, added):
+        for name, columns in _PROVENANCE_INDEXES.items():
+            _add_missing_index(
+                connection, name, f"CREATE INDEX {name} ON taskflow_tasks ({columns})"
+            )
+
+
 def _add_missing_columns(connection: Connection, table: Table) -> bool:
     """Add the columns of ``table`` its database table lacks; False when there is no table.
 
@@ -86,6 +116,7 @@ def _add_missing_index(connection: Connection, name: str, ddl: str) -> None:
 MIGRATIONS: Mapping[int, Migration] = {
     2: add_queue_and_crash_reruns,
     3: add_retry_links,
+    4: add_provenance,
 }
 
 

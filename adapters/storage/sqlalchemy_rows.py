@@ -10,9 +10,14 @@ from sqlalchemy import RowMapping
 
 from fastapi_taskflow.adapters.storage.storage_rules import stored_source
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.serializer import Serializer
+
+#: Columns holding the request that enqueued a task, named like the fields of
+#: :class:`~fastapi_taskflow.domain.provenance.Provenance`.
+PROVENANCE_COLUMNS = ("route", "method", "request_id", "principal", "trace_parent")
 
 #: Columns an upsert replaces: all but the primary key.
 UPDATABLE_COLUMNS = (
@@ -39,6 +44,7 @@ UPDATABLE_COLUMNS = (
     "crash_reruns",
     "retried_from",
     "retried_as",
+    *PROVENANCE_COLUMNS,
 )
 
 
@@ -72,7 +78,21 @@ def record_to_row(record: TaskRecord, serializer: Serializer) -> dict[str, Any]:
         "crash_reruns": record.crash_reruns,
         "retried_from": record.retried_from,
         "retried_as": record.retried_as,
+        **provenance_columns(record.provenance),
     }
+
+
+def provenance_columns(provenance: Provenance | None) -> dict[str, str | None]:
+    """The provenance columns of a task (all NULL when the task has no provenance)."""
+    if provenance is None:
+        return dict.fromkeys(PROVENANCE_COLUMNS)
+    return {name: getattr(provenance, name) for name in PROVENANCE_COLUMNS}
+
+
+def stored_provenance(row: RowMapping | Mapping[str, Any]) -> Provenance | None:
+    """The provenance kept in a row; ``None`` when every column is NULL."""
+    found = Provenance(**{name: row[name] for name in PROVENANCE_COLUMNS})
+    return None if found.empty else found
 
 
 def argument_columns(
@@ -141,4 +161,5 @@ def row_to_record(row: RowMapping | Mapping[str, Any], serializer: Serializer) -
         crash_reruns=row["crash_reruns"],
         retried_from=row["retried_from"],
         retried_as=row["retried_as"],
+        provenance=stored_provenance(row),
     )

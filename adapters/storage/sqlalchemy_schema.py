@@ -14,7 +14,7 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_types import (
 #: The shape the code below describes. Raise it together with a step in ``MIGRATIONS`` when
 #: existing tables change; a new table alone does not raise it, because opening a database
 #: creates missing tables and older releases ignore tables they do not know.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Lengths keep every index within MySQL's size limit under utf8mb4.
 _ID = exact_string(128)
@@ -58,11 +58,21 @@ tasks = Table(
     # Version 3: the links between a task and its retry, both ways.
     Column("retried_from", _ID),
     Column("retried_as", _ID),
+    # Version 4: the request that enqueued the task (all NULL when it came from elsewhere).
+    Column("route", _NAME),
+    Column("method", _NAME),
+    Column("request_id", _NAME),
+    Column("principal", _NAME),
+    Column("trace_parent", _NAME),
     Index("ix_taskflow_tasks_created", "created_at", "task_id"),
     Index("ix_taskflow_tasks_status", "status"),
     Index("ix_taskflow_tasks_func_created", "func_name", "created_at"),
     Index("ix_taskflow_tasks_end_time", "end_time"),
     Index("ix_taskflow_tasks_queue_created", "queue", "created_at"),
+    Index("ix_taskflow_tasks_route_created", "route", "created_at"),
+    Index("ix_taskflow_tasks_method_created", "method", "created_at"),
+    Index("ix_taskflow_tasks_request", "request_id"),
+    Index("ix_taskflow_tasks_principal_created", "principal", "created_at"),
 )
 
 #: One row per tag of a task, so the tag filter can use an index on every database.

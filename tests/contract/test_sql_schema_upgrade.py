@@ -27,6 +27,7 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_schema import (
 )
 from fastapi_taskflow.adapters.storage.sqlalchemy_store import SqlAlchemyTaskStorage
 from fastapi_taskflow.domain.audit import AuditAction, AuditEntry
+from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.audit import AuditQuery
@@ -229,7 +230,84 @@ async def test_a_version_2_database_gains_retry_links_and_the_audit_table(url: s
         assert (await store.audit_entries(AuditQuery(), limit=5)).items == [entry]
     finally:
         await store.close()
-    assert [version for version, _ in recorded_versions(url)][-2:] == [2, 3]
+    assert [version for version, _ in recorded_versions(url)] == EVERY_VERSION
+
+
+def write_version_3_database(url: str) -> None:
+    """Version 3 as its own steps made it: version 1, then the steps to 2 and 3 alone."""
+    write_version_1_database(url)
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            upgrade_schema(
+                connection, T0, target=3, migrations={2: MIGRATIONS[2], 3: MIGRATIONS[3]}
+            )
+    finally:
+        engine.dispose()
+
+
+PROVENANCE_COLUMNS = {"route", "method", "request_id", "principal", "trace_parent"}
+
+
+async def test_a_version_3_database_gains_provenance_and_its_filters(url: str) -> None:
+    write_version_3_database(url)
+    columns, _indexes = table_shapes(url)["taskflow_tasks"]
+    assert not PROVENANCE_COLUMNS & {name for name, _nullable in columns}
+
+    store = new_store(url)
+    await store.open()
+    try:
+        old = await store.get("old")
+        assert old is not None
+        assert old.provenance is None
+        assert old.tags == {"tenant": "acme"}
+        origin = Provenance(
+            route="/orders/{order_id}", method="POST", request_id="r-1", principal="alice"
+        )
+        new = TaskRecord(task_id="new", func_name="resize", created_at=T0 + timedelta(minutes=1))
+        new.provenance = origin
+        await store.save([new])
+        stored = await store.get("new")
+        assert stored is not None and stored.provenance == origin
+        for query in (
+            TaskQuery(route="/orders/{order_id}"),
+            TaskQuery(method="POST"),
+            TaskQuery(request_id="r-1"),
+            TaskQuery(principal="alice"),
+        ):
+            page = await store.query(query, limit=10)
+            assert [record.task_id for record in page.items] == ["new"]
+    finally:
+        await store.close()
+    assert [version for version, _ in recorded_versions(url)][-2:] == [3, 4]
+    columns, _indexes = table_shapes(url)["taskflow_tasks"]
+    assert {(name, True) for name in PROVENANCE_COLUMNS} <= set(columns)
+
+
+async def test_a_provenance_upgrade_cut_short_is_completed_by_the_next_open(url: str) -> None:
+    # As if the process died after adding one column and before adding the rest (MySQL
+    # commits each ALTER TABLE on its own).
+    write_version_3_database(url)
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sqlalchemy.text("ALTER TABLE taskflow_tasks ADD COLUMN route VARCHAR(255)")
+            )
+    finally:
+        engine.dispose()
+
+    store = new_store(url)
+    await store.open()
+    try:
+        old = await store.get("old")
+        assert old is not None and old.provenance is None
+    finally:
+        await store.close()
+    assert [version for version, _ in recorded_versions(url)] == EVERY_VERSION
+    columns, indexes = table_shapes(url)["taskflow_tasks"]
+    assert {name for name, _nullable in columns} >= PROVENANCE_COLUMNS
+    assert ("ix_taskflow_tasks_request", ("request_id",)) in indexes
 
 
 async def test_a_version_2_database_without_the_schedule_tables_gets_them(url: str) -> None:
