@@ -24,6 +24,7 @@ from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.application.write_behind import WriteBehind
 from fastapi_taskflow.domain.audit import AuditAction
 from fastapi_taskflow.domain.errors import InvalidTransition, TaskNotFound, TaskOwnedElsewhere
+from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.status import DEAD_LETTER_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.clock import Clock
@@ -72,10 +73,14 @@ class OperatorActions:
         *,
         actor: str | None,
         arguments_visible: bool,
+        provenance: Provenance | None = None,
     ) -> Retried:
         """Retry one task (see :meth:`TaskRetries.retry`); audited as ``retry``, or as
-        ``replay`` with the diff when edits changed something."""
-        retried = await self._retries.retry(task_id, edits, arguments_visible=arguments_visible)
+        ``replay`` with the diff when edits changed something. The new task records
+        ``provenance``, the request that asked for the retry."""
+        retried = await self._retries.retry(
+            task_id, edits, arguments_visible=arguments_visible, provenance=provenance
+        )
         detail: dict[str, object] = {"retried_as": retried.task.task_id}
         if retried.changes:
             detail["changes"] = dict(retried.changes)
@@ -83,9 +88,16 @@ class OperatorActions:
         await self.audit.record(actor, action, [task_id], detail)
         return retried
 
-    async def retry_many(self, task_ids: Sequence[str], *, actor: str | None) -> BulkRetry:
-        """Retry the listed tasks; audited as one ``bulk_retry`` entry."""
-        outcome = await self._retries.retry_many(task_ids)
+    async def retry_many(
+        self,
+        task_ids: Sequence[str],
+        *,
+        actor: str | None,
+        provenance: Provenance | None = None,
+    ) -> BulkRetry:
+        """Retry the listed tasks; audited as one ``bulk_retry`` entry. The new tasks record
+        ``provenance``, the request that asked for the retries."""
+        outcome = await self._retries.retry_many(task_ids, provenance=provenance)
         await self._audit_bulk(outcome, actor, {"task_ids": len(task_ids)})
         return outcome
 
@@ -96,13 +108,17 @@ class OperatorActions:
         func_name: str | None = None,
         statuses: Iterable[TaskStatus] = DEAD_LETTER_STATUSES,
         actor: str | None,
+        provenance: Provenance | None = None,
     ) -> BulkRetry:
         """Retry the dead letters created within ``since`` (``None``: ever); audited as one
-        ``bulk_retry`` entry naming the window."""
+        ``bulk_retry`` entry naming the window. The new tasks record ``provenance``."""
         wanted = sorted(frozenset(statuses), key=lambda status: status.value)
         created_after = None if since is None else self._clock.now() - since
         outcome = await self._retries.retry_window(
-            created_after=created_after, func_name=func_name, statuses=wanted
+            created_after=created_after,
+            func_name=func_name,
+            statuses=wanted,
+            provenance=provenance,
         )
         window = {
             "since_seconds": None if since is None else since.total_seconds(),

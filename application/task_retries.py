@@ -30,6 +30,7 @@ from fastapi_taskflow.domain.errors import (
     TaskArgumentError,
     TaskNotFound,
 )
+from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.status import DEAD_LETTER_STATUSES, RETRYABLE_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.clock import Clock
@@ -142,12 +143,18 @@ class TaskRetries:
         self._run_here = run_here
 
     async def retry(
-        self, task_id: str, edits: ReplayEdits | None = None, *, arguments_visible: bool
+        self,
+        task_id: str,
+        edits: ReplayEdits | None = None,
+        *,
+        arguments_visible: bool,
+        provenance: Provenance | None = None,
     ) -> Retried:
         """Run the finished task ``task_id`` again as a new task, with ``edits`` applied.
 
         ``arguments_visible`` says whether the operator can see the task's arguments;
-        keyword arguments can only be edited when they can.
+        keyword arguments can only be edited when they can. ``provenance`` is the request
+        that asked for the retry; the new task records it (not the original's).
 
         Raises:
             TaskNotFound, NotRetryable, AlreadyRetried, FunctionNotRegistered: the task cannot
@@ -159,20 +166,28 @@ class TaskRetries:
         async with self._lock():
             await self._recorder.writer.flush()
             original = await self._stored(task_id)
-            retried = self._retry_one(original, edits, arguments_visible=arguments_visible)
+            retried = self._retry_one(
+                original, edits, arguments_visible=arguments_visible, provenance=provenance
+            )
             await self._recorder.writer.flush()
         if self._run_here:
             self._start(retried.task.task_id)
         return retried
 
-    async def retry_many(self, task_ids: Sequence[str]) -> BulkRetry:
-        """Retry each of ``task_ids`` that can be; the others are reported, not raised."""
+    async def retry_many(
+        self, task_ids: Sequence[str], *, provenance: Provenance | None = None
+    ) -> BulkRetry:
+        """Retry each of ``task_ids`` that can be; the others are reported, not raised.
+
+        Every new task records ``provenance``, the request that asked for the retries.
+        """
         if len(task_ids) > MAX_BULK:
             raise ValueError(f"at most {MAX_BULK} task ids per request, got {len(task_ids)}")
         results: list[RetryResult] = []
         unique = list(dict.fromkeys(task_ids))
         for start in range(0, len(unique), BATCH):
-            results.extend(await self._retry_batch(unique[start : start + BATCH]))
+            batch = unique[start : start + BATCH]
+            results.extend(await self._retry_batch(batch, provenance))
         return BulkRetry(results=results)
 
     async def retry_window(
@@ -181,9 +196,11 @@ class TaskRetries:
         created_after: datetime | None,
         func_name: str | None = None,
         statuses: Iterable[TaskStatus] = DEAD_LETTER_STATUSES,
+        provenance: Provenance | None = None,
     ) -> BulkRetry:
         """Retry every task in ``statuses`` (the dead letters by default) created after
-        ``created_after`` (``None``: ever), of ``func_name`` when given.
+        ``created_after`` (``None``: ever), of ``func_name`` when given. Every new task
+        records ``provenance``, the request that asked for the retries.
 
         Tasks retried before are left out rather than reported, so replaying a window twice
         dispatches each failure once.
@@ -199,7 +216,7 @@ class TaskRetries:
             page = await self._queries.page(query, limit=BATCH, cursor=cursor)
             fresh = [record.task_id for record in page.items if record.retried_as is None]
             if fresh:
-                batch = await self._retry_batch(fresh)
+                batch = await self._retry_batch(fresh, provenance)
                 results.extend(
                     result
                     for result in batch
@@ -211,11 +228,13 @@ class TaskRetries:
 
     # -- steps -----------------------------------------------------------------------------
 
-    async def _retry_batch(self, task_ids: Sequence[str]) -> list[RetryResult]:
+    async def _retry_batch(
+        self, task_ids: Sequence[str], provenance: Provenance | None
+    ) -> list[RetryResult]:
         results: list[RetryResult] = []
         started: list[str] = []
         try:
-            await self._retry_locked(task_ids, results, started)
+            await self._retry_locked(task_ids, results, started, provenance)
         finally:
             # Tasks created before a failure (storage refusing more work) still run.
             for new_id in started if self._run_here else ():
@@ -223,14 +242,20 @@ class TaskRetries:
         return results
 
     async def _retry_locked(
-        self, task_ids: Sequence[str], results: list[RetryResult], started: list[str]
+        self,
+        task_ids: Sequence[str],
+        results: list[RetryResult],
+        started: list[str],
+        provenance: Provenance | None,
     ) -> None:
         async with self._lock():
             await self._recorder.writer.flush()
             for task_id in task_ids:
                 try:
                     original = await self._stored(task_id)
-                    retried = self._retry_one(original, ReplayEdits(), arguments_visible=False)
+                    retried = self._retry_one(
+                        original, ReplayEdits(), arguments_visible=False, provenance=provenance
+                    )
                 except TaskNotFound as exc:
                     results.append(_skipped(task_id, RetryOutcome.NOT_FOUND, exc))
                 except (NotRetryable, TaskArgumentError) as exc:
@@ -268,7 +293,12 @@ class TaskRetries:
         return held
 
     def _retry_one(
-        self, original: TaskRecord, edits: ReplayEdits, *, arguments_visible: bool
+        self,
+        original: TaskRecord,
+        edits: ReplayEdits,
+        *,
+        arguments_visible: bool,
+        provenance: Provenance | None,
     ) -> Retried:
         if original.status not in RETRYABLE_STATUSES:
             raise NotRetryable(original.task_id, original.status)
@@ -285,7 +315,12 @@ class TaskRetries:
                 changes["tags"] = tag_changes
         self._recorder.writer.admit()
         task = self._enqueuer.new_record(
-            entry, sealed, tags=tags, priority=original.priority, source="manual"
+            entry,
+            sealed,
+            tags=tags,
+            priority=original.priority,
+            source="manual",
+            provenance=provenance,
         )
         task.queue = original.queue
         task.retried_from = original.task_id

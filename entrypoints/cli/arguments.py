@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from fastapi_taskflow.application.audit_log import MAX_AUDIT_PAGE
 from fastapi_taskflow.application.queries import MAX_PAGE_SIZE
 from fastapi_taskflow.domain.audit import AuditAction
+from fastapi_taskflow.domain.limits import MAX_NAME_LENGTH
 from fastapi_taskflow.domain.status import DEAD_LETTER_STATUSES, RETRYABLE_STATUSES, TaskStatus
 from fastapi_taskflow.entrypoints.cli.errors import UsageError
 
@@ -102,6 +103,18 @@ def tag(text: str) -> tuple[str, str]:
     if cut <= 0:
         raise argparse.ArgumentTypeError(f"expected key:value or key=value, got {text!r}")
     return text[:cut], text[cut + 1 :]
+
+
+def short_text(text: str) -> str:
+    """A value stores can index: at most :data:`MAX_NAME_LENGTH` characters."""
+    if len(text) > MAX_NAME_LENGTH:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_NAME_LENGTH} characters, got {len(text)}"
+        )
+    return text
+
+
+short_text.__name__ = "text"
 
 
 def json_object(text: str) -> dict[str, Any]:
@@ -238,6 +251,24 @@ def build_parser() -> Parser:
     listing.add_argument("--tag", type=tag, metavar="KEY:VALUE", help="only tasks with this tag")
     listing.add_argument("--queue", help="only tasks of this queue")
     listing.add_argument("--source", choices=["manual", "scheduled"], help="how they were started")
+    listing.add_argument(
+        "--route",
+        type=short_text,
+        metavar="TEMPLATE",
+        help="only tasks enqueued by a request to this route (as /orders/{order_id})",
+    )
+    listing.add_argument(
+        "--method", type=short_text, help="only tasks enqueued by requests with this HTTP method"
+    )
+    listing.add_argument(
+        "--request-id", type=short_text, metavar="ID", help="only tasks enqueued by this request"
+    )
+    listing.add_argument(
+        "--principal",
+        type=short_text,
+        metavar="USER",
+        help="only tasks enqueued by requests of this authenticated user",
+    )
     listing.add_argument(
         "--since",
         type=since,

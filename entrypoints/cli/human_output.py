@@ -12,6 +12,7 @@ from fastapi_taskflow.application.schedule_overview import ScheduleOverview
 from fastapi_taskflow.application.task_retries import BulkRetry
 from fastapi_taskflow.domain.audit import AuditEntry
 from fastapi_taskflow.domain.metrics import DurationStats, TaskMetrics, success_rate
+from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
@@ -127,6 +128,18 @@ def arguments_text(shown: Arguments) -> list[tuple[str, str]]:
     return [("Args", compact(shown.args or [])), ("Kwargs", compact(shown.kwargs or {}))]
 
 
+def origin_text(provenance: Provenance | None) -> list[tuple[str, str]]:
+    """Where the task came from: the request's method and route, its id and user."""
+    if provenance is None:
+        return [("Enqueued by", "no request")]
+    request = " ".join(part for part in (provenance.method, provenance.route) if part)
+    return [
+        ("Enqueued by", request or NONE),
+        ("Request id", provenance.request_id or NONE),
+        ("Principal", provenance.principal or NONE),
+    ]
+
+
 def task_details(record: TaskRecord, shown: Arguments, zone: tzinfo | None = None) -> str:
     pairs = [
         ("Task", record.task_id),
@@ -146,6 +159,7 @@ def task_details(record: TaskRecord, shown: Arguments, zone: tzinfo | None = Non
         ("Idempotency key", record.idempotency_key or NONE),
         ("Retried from", record.retried_from or NONE),
         ("Retried as", record.retried_as or NONE),
+        *origin_text(record.provenance),
         *arguments_text(shown),
         ("Error", record.error or NONE),
     ]

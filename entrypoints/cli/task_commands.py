@@ -23,6 +23,10 @@ async def list_tasks(args: argparse.Namespace, session: Session, console: Consol
         created_after=None if window is None else session.clock.now() - window,
         source=args.source,
         queue=args.queue,
+        route=args.route,
+        method=args.method,
+        request_id=args.request_id,
+        principal=args.principal,
     )
     try:
         page = await session.queries.page(query, limit=args.limit, cursor=args.cursor)

@@ -24,10 +24,12 @@ from fastapi_taskflow.domain.errors import (
     TaskNotFound,
     TaskOwnedElsewhere,
 )
+from fastapi_taskflow.domain.limits import MAX_NAME_LENGTH
 from fastapi_taskflow.domain.status import DEAD_LETTER_STATUSES, TaskStatus
 from fastapi_taskflow.domain.triggers import load_time_zone
 from fastapi_taskflow.entrypoints.fastapi.charts import activity_svg, durations_svg
 from fastapi_taskflow.entrypoints.fastapi.principal import principal_of
+from fastapi_taskflow.entrypoints.fastapi.request_provenance import request_provenance
 from fastapi_taskflow.entrypoints.fastapi.schemas import (
     ActivityOut,
     AuditEntryOut,
@@ -71,6 +73,34 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         ] = None,
         source: Annotated[str | None, Query(pattern="^(manual|scheduled)$")] = None,
         queue: Annotated[str | None, Query(description="Only tasks of this queue.")] = None,
+        route: Annotated[
+            str | None,
+            Query(
+                max_length=MAX_NAME_LENGTH,
+                description="Only tasks enqueued by a request to this route template.",
+            ),
+        ] = None,
+        method: Annotated[
+            str | None,
+            Query(
+                max_length=MAX_NAME_LENGTH,
+                description="Only tasks enqueued by a request with this HTTP method.",
+            ),
+        ] = None,
+        request_id: Annotated[
+            str | None,
+            Query(
+                max_length=MAX_NAME_LENGTH,
+                description="Only tasks enqueued by the request with this id.",
+            ),
+        ] = None,
+        principal: Annotated[
+            str | None,
+            Query(
+                max_length=MAX_NAME_LENGTH,
+                description="Only tasks enqueued by a request of this authenticated user.",
+            ),
+        ] = None,
         created_after: Annotated[datetime | None, Query()] = None,
         created_before: Annotated[datetime | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -86,6 +116,10 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
             created_before=_aware(created_before, "created_before"),
             source=source,
             queue=queue,
+            route=route,
+            method=method,
+            request_id=request_id,
+            principal=principal,
         )
         await service.ready()
         try:
@@ -200,7 +234,9 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
     async def bulk_retry(body: BulkRetryIn, request: Request) -> BulkRetryOut:
         await service.ready()
         try:
-            outcome = await service.operator.retry_many(body.task_ids, actor=principal_of(request))
+            outcome = await service.operator.retry_many(
+                body.task_ids, actor=principal_of(request), provenance=request_provenance()
+            )
         except TimeoutError as exc:
             raise _busy(exc) from None
         return BulkRetryOut.of(outcome)
@@ -237,6 +273,7 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
                 func_name=func_name,
                 statuses=status or DEAD_LETTER_STATUSES,
                 actor=principal_of(request),
+                provenance=request_provenance(),
             )
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
@@ -322,6 +359,7 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
                 replay,
                 actor=principal_of(request),
                 arguments_visible=display_func_args,
+                provenance=request_provenance(),
             )
         except TaskNotFound:
             raise HTTPException(status_code=404, detail=f"no task with id {task_id!r}") from None

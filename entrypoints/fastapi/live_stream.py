@@ -99,6 +99,7 @@ def compact(record: TaskRecord) -> dict[str, Any]:
         "duration": record.duration,
         "retried_from": record.retried_from,
         "retried_as": record.retried_as,
+        "provenance": None if record.provenance is None else record.provenance.to_dict(),
     }
 
 

@@ -19,6 +19,22 @@ from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 
 
+class ProvenanceOut(BaseModel):
+    """The HTTP request that enqueued a task; a field is null when it was not known."""
+
+    route: str | None = Field(
+        description="The route template that matched (`/orders/{order_id}`), else the path."
+    )
+    method: str | None = Field(description="The HTTP method (`POST`).")
+    request_id: str | None = Field(
+        description="The request's `X-Request-ID` header, or an id made up for the request."
+    )
+    principal: str | None = Field(description="The authenticated user, when there was one.")
+    trace_parent: str | None = Field(
+        description="The W3C `traceparent` of the span current when the task was enqueued."
+    )
+
+
 class TaskOut(BaseModel):
     """A task as the API returns it."""
 
@@ -50,6 +66,13 @@ class TaskOut(BaseModel):
     )
     retried_as: str | None = Field(
         default=None, description="The task an operator started to re-run this one."
+    )
+    provenance: ProvenanceOut | None = Field(
+        default=None,
+        description=(
+            "The request that enqueued the task (for an operator's retry, the admin request); "
+            "null for tasks enqueued outside a request, such as scheduled runs."
+        ),
     )
 
     @classmethod
