@@ -38,14 +38,44 @@ def request_provenance() -> Provenance | None:
 
 
 def _route_of(scope: Scope) -> str | None:
-    # The router stores the matched route in the scope before calling the endpoint.
-    route = scope.get("route")
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if isinstance(template, str):
-        root: str = scope.get("root_path", "")
+    root: str = scope.get("root_path", "")
+    template = _included_template(scope)
+    if template is None:
+        # The router stores the matched route in the scope before calling the endpoint.
+        route = scope.get("route")
+        found = getattr(route, "path_format", None) or getattr(route, "path", None)
+        template = _with_prefix(scope, route, found) if isinstance(found, str) else None
+    if template is not None:
         return root + template
     path = scope.get("path")
     return path if isinstance(path, str) else None
+
+
+def _included_template(scope: Scope) -> str | None:
+    # Recent FastAPI releases keep a route of an included router as it was declared (without
+    # the router's prefix) in scope["route"], and the full template in their own scope entry.
+    # Read defensively: it is not a documented interface.
+    state = scope.get("fastapi")
+    context = state.get("effective_route_context") if isinstance(state, dict) else None
+    template = getattr(context, "path_format", None)
+    return template if isinstance(template, str) and template.startswith("/") else None
+
+
+def _with_prefix(scope: Scope, route: Any, template: str) -> str:
+    """``template`` with the part of the path before it, when the route matched only a tail
+    of the path (a router prefix the route does not carry)."""
+    pattern = getattr(route, "path_regex", None)
+    path = scope.get("path")
+    if pattern is None or not isinstance(path, str):
+        return template
+    root: str = scope.get("root_path", "")
+    local = path[len(root) :] if root and path.startswith(root) else path
+    if pattern.match(local):
+        return template
+    for cut in range(1, len(local)):
+        if local[cut] == "/" and pattern.match(local[cut:]):
+            return local[:cut] + template
+    return template
 
 
 def _request_id(scope: Scope) -> str:
