@@ -214,6 +214,44 @@ async def test_list_prints_a_table_newest_first_and_pages_with_a_cursor(
         assert (empty.code, empty.out.strip()) == (0, "No tasks match.")
 
 
+async def test_list_filters_by_the_request_that_enqueued_and_show_names_it(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app()
+
+    @app.app.post("/orders/{order}/ping")
+    async def order_ping(order: int) -> dict[str, str]:
+        return {"task_id": app.tm.add_task(app.module.ping)}
+
+    async with serve(app.app) as client:
+        response = await client.post("/orders/5/ping", headers={"X-Request-ID": "cli-req"})
+        from_request = response.json()["task_id"]
+        await wait_for_status(client, from_request, ["success"])
+        outside = await succeeded(app, client)
+
+        for filters, expected in [
+            (["--request-id", "cli-req"], [from_request]),
+            (["--route", "/orders/{order}/ping", "--method", "POST"], [from_request]),
+            (["--method", "GET"], []),
+            (["--principal", "nobody"], []),
+        ]:
+            listed = (await taskflow("list", "--url", app.url, "--json", *filters)).json()
+            assert [item["task_id"] for item in listed["items"]] == expected, filters
+            for item in listed["items"]:
+                assert item["provenance"]["request_id"] == "cli-req"
+
+        shown = await taskflow("show", from_request, "--url", app.url)
+        assert "Enqueued by      POST /orders/{order}/ping" in shown.out
+        assert "Request id       cli-req" in shown.out
+        assert (
+            "Enqueued by      no request"
+            in (await taskflow("show", outside, "--url", app.url)).out
+        )
+        too_long = await taskflow("list", "--url", app.url, "--route", "/" + "x" * 300)
+        assert too_long.code == 2
+        one_line_error(too_long, "--route", "at most 255 characters")
+
+
 async def test_show_and_metrics_agree_with_the_admin_api(make_app: Callable[..., App]) -> None:
     app = make_app()
     async with serve(app.app) as client:
