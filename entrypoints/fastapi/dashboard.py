@@ -30,6 +30,9 @@ TIME_RANGES = (
     ("7d", "Last 7 days"),
 )
 
+#: Methods offered by the task list's method filter (the ones routes enqueue work from).
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
 #: Windows of the activity chart (``since``, the button's text too), how many bars, and what
 #: they cover. Each bar is a round span, so bars line up with the chart's round-time labels.
 ACTIVITY_WINDOWS = (
@@ -121,6 +124,7 @@ def mount_dashboard(
             statuses=[status.value for status in TaskStatus],
             dead_letter_statuses=[s.value for s in TaskStatus if s in DEAD_LETTER_STATUSES],
             ranges=TIME_RANGES,
+            methods=HTTP_METHODS,
             activity_windows=ACTIVITY_WINDOWS,
             activity_default=ACTIVITY_DEFAULT,
             replay_windows=REPLAY_WINDOWS,

@@ -62,6 +62,14 @@ def shop_app(tm: TaskManager, **admin_options: Any) -> FastAPI:
     def charge_card(order_id: int) -> None:
         raise RuntimeError(f"card declined for order {order_id}")
 
+    @tm.task()
+    async def fan_out(order_id: int) -> None:
+        tm.add_task(send_receipt, order_id)
+
+    @app.post("/batches/{order_id}")
+    async def start_batch(order_id: int) -> dict[str, Any]:
+        return {"task_ids": [tm.add_task(fan_out, order_id)]}
+
     @app.post("/orders/{order_id}")
     async def place_order(order_id: int, background_tasks: BackgroundTasks) -> dict[str, Any]:
         first = background_tasks.add_task(send_receipt, order_id)
@@ -181,6 +189,24 @@ async def test_a_sync_route_records_its_request_too(shop: Shop) -> None:
         "refund-9",
     )
     assert await listed_ids(shop.client, method="PUT") == [task_id]
+
+
+async def test_a_task_added_by_a_task_records_the_request_that_started_the_chain(
+    shop: Shop,
+) -> None:
+    (parent,) = await enqueued(
+        await shop.client.post("/batches/3", headers={"X-Request-ID": "chain-3"})
+    )
+    await wait_for_status(shop.client, parent, ["success"])
+
+    async def both_listed() -> bool:
+        return len(await listed_ids(shop.client, request_id="chain-3")) == 2
+
+    await wait_until(both_listed, "the child task was listed under the parent's request")
+    child, listed_parent = await listed_ids(shop.client, request_id="chain-3")
+    assert listed_parent == parent
+    provenance = (await task_json(shop.client, child))["provenance"]
+    assert (provenance["route"], provenance["method"]) == ("/batches/{order_id}", "POST")
 
 
 async def test_a_task_enqueued_outside_a_request_has_no_provenance(shop: Shop) -> None:

@@ -164,6 +164,11 @@ const panel = new DetailPanel(detailElement, {
     refreshMetrics();
   },
   onOpenTask: (taskId) => openTask(taskId),
+  onShowOrigin: (origin) => {
+    writeLocation({ tab: "view", task: panel.taskId }, { push: true });
+    showTab("view");
+    view.showOrigin(origin);
+  },
   onClose: (taskId) => {
     writeLocation({ tab: activeTab, task: null }, { push: false });
     markSelected(document.getElementById("task-rows"), null);

@@ -1,16 +1,26 @@
 // Folding streamed task changes into the list on screen, as the server would have listed it.
 
 /**
- * The server-side filters of the list, in a form `matchesFilters` reads.
- * @typedef {{statuses: string[], funcName: string, queue: string, createdAfter: number|null}}
- *   ListFilters
+ * The server-side filters of the list, in a form `matchesFilters` reads. `origin` holds the
+ * provenance filters (route, method, request_id, principal); an empty value matches any.
+ * @typedef {{statuses: string[], funcName: string, queue: string, createdAfter: number|null,
+ *   origin?: Object<string, string>}} ListFilters
  */
+
+/** Whether the request that enqueued `task` has every value `origin` asks for. */
+function matchesOrigin(task, origin) {
+  for (const [name, wanted] of Object.entries(origin ?? {})) {
+    if (wanted && task.provenance?.[name] !== wanted) return false;
+  }
+  return true;
+}
 
 /** Whether `task` belongs in a list queried with `filters`. */
 export function matchesFilters(task, filters) {
   if (filters.statuses.length > 0 && !filters.statuses.includes(task.status)) return false;
   if (filters.funcName && task.func_name !== filters.funcName) return false;
   if (filters.queue && task.queue !== filters.queue) return false;
+  if (!matchesOrigin(task, filters.origin)) return false;
   if (filters.createdAfter !== null && !(Date.parse(task.created_at) >= filters.createdAfter)) {
     return false;
   }

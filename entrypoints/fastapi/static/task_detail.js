@@ -97,6 +97,7 @@ const PARTS = [
   "summary",
   "actions",
   "links",
+  "origin",
   "fields",
   "insights",
   "replay",
@@ -111,14 +112,17 @@ export class DetailPanel {
    * @param {HTMLElement} element The <aside> holding the panel.
    * @param {{api: import("./api.js").Api, onChange: (task: object) => void,
    *          onClose: (taskId: string) => void, onOpenTask: (taskId: string) => void,
-   *          functionCounts: (funcName: string) => object|null}} hooks
+   *          onShowOrigin: (origin: object) => void,
+   *          functionCounts: (funcName: string) => object|null}} hooks `onShowOrigin` lists
+   *   the tasks of one request, route or user (`{request_id}`, `{method, route}`,
+   *   `{principal}`).
    */
-  constructor(element, { api, onChange, onClose, onOpenTask, functionCounts }) {
+  constructor(element, { api, onChange, onClose, onOpenTask, onShowOrigin, functionCounts }) {
     this.element = element;
     this.body = element.querySelector("#detail-body");
     this.title = element.querySelector("#detail-title");
     this.api = api;
-    this.hooks = { onChange, onClose, onOpenTask, functionCounts };
+    this.hooks = { onChange, onClose, onOpenTask, onShowOrigin, functionCounts };
     this.task = null;
     this.message = null;
     this.busy = null;
@@ -299,6 +303,7 @@ export class DetailPanel {
     this.part("summary", [task.task_id, task.status, task.source], () => this.summary(task));
     this.part("actions", [task.status, this.busy, this.message], () => this.actions(task));
     this.part("links", [task.retried_from, task.retried_as], () => this.links(task));
+    this.part("origin", task.provenance ?? null, () => this.origin(task.provenance));
     this.part("fields", task, () => this.fields(task));
     this.part("insights", [task.task_id, counts, this.recent], () =>
       functionInsights(task, counts, this.recent, this.hooks.onOpenTask, this.durations.element),
@@ -391,6 +396,57 @@ export class DetailPanel {
       task.retried_as
         ? h("p", {}, "Retried as ", taskLink(task.retried_as, this.hooks.onOpenTask))
         : null,
+    );
+  }
+
+  /** Where the task came from: the request's method and route, its id and its user. */
+  origin(provenance) {
+    if (!provenance) {
+      return section(
+        "Enqueued by",
+        h("p", { className: "muted" }, "No request: start-up code, a schedule or a script."),
+      );
+    }
+    const show = (origin, label, title) =>
+      h(
+        "button",
+        {
+          type: "button",
+          className: "link",
+          title,
+          onClick: () => this.hooks.onShowOrigin(origin),
+        },
+        label,
+      );
+    const { method, route, request_id: requestId, principal } = provenance;
+    const request = [method, route].filter(Boolean).join(" ");
+    return section(
+      "Enqueued by",
+      h(
+        "dl",
+        { className: "fields origin" },
+        field(
+          "Request",
+          request
+            ? show({ method, route }, request, "List the tasks enqueued through this route")
+            : "—",
+          "mono",
+        ),
+        field(
+          "Request ID",
+          requestId
+            ? show({ request_id: requestId }, requestId, "List the tasks of this request")
+            : "—",
+          "mono",
+        ),
+        field(
+          "Principal",
+          principal
+            ? show({ principal }, principal, "List the tasks this user's requests enqueued")
+            : "—",
+        ),
+        provenance.trace_parent ? field("Trace", provenance.trace_parent, "mono") : null,
+      ),
     );
   }
 

@@ -37,6 +37,10 @@ export class TaskView {
       func: el("filter-function"),
       queue: el("filter-queue"),
       range: el("filter-range"),
+      method: el("filter-method"),
+      route: el("filter-route"),
+      requestId: el("filter-request-id"),
+      principal: el("filter-principal"),
       search: el("filter-search"),
       listError: el("list-error"),
       rows: el("task-rows"),
@@ -70,7 +74,11 @@ export class TaskView {
 
   wire() {
     const ui = this.ui;
-    for (const control of [ui.status, ui.func, ui.queue, ui.range]) {
+    for (const control of [ui.status, ui.func, ui.queue, ui.range, ui.method]) {
+      control.addEventListener("change", () => this.filtersChanged());
+    }
+    // Text filters apply on Enter or when the field is left, not on every key.
+    for (const control of [ui.route, ui.requestId, ui.principal]) {
       control.addEventListener("change", () => this.filtersChanged());
     }
     ui.search.addEventListener("input", () => this.renderList());
@@ -113,7 +121,20 @@ export class TaskView {
       funcName: this.ui.func.value,
       queue: this.ui.queue.value,
       createdAfter: after === null ? null : Date.parse(after),
+      origin: this.origin(),
     };
+  }
+
+  /** The provenance filters as the API names them (empty values left out). */
+  origin() {
+    const ui = this.ui;
+    const values = {
+      route: ui.route.value.trim(),
+      method: ui.method.value,
+      request_id: ui.requestId.value.trim(),
+      principal: ui.principal.value.trim(),
+    };
+    return Object.fromEntries(Object.entries(values).filter(([, value]) => value));
   }
 
   listParams({ limit, cursor = null, after = this.createdAfter() }) {
@@ -122,6 +143,7 @@ export class TaskView {
     if (ui.status.value) params.append("status", ui.status.value);
     if (ui.func.value) params.set("func_name", ui.func.value);
     if (ui.queue.value) params.set("queue", ui.queue.value);
+    for (const [name, value] of Object.entries(this.origin())) params.set(name, value);
     if (after) params.set("created_after", after);
     params.set("limit", String(limit));
     if (cursor) params.set("cursor", cursor);
@@ -309,7 +331,11 @@ export class TaskView {
     const ui = this.ui;
     const state = this.state;
     const filtered =
-      ui.status.value || ui.func.value || ui.queue.value || this.createdAfter() !== null;
+      ui.status.value ||
+      ui.func.value ||
+      ui.queue.value ||
+      Object.keys(this.origin()).length > 0 ||
+      this.createdAfter() !== null;
     const query = ui.search.value.trim();
     const shown = renderTasks(ui.rows, state.tasks, {
       query,
@@ -333,6 +359,24 @@ export class TaskView {
   showFunction(name) {
     this.ensureOption(this.ui.func, name);
     this.ui.func.value = name;
+    this.filtersChanged();
+  }
+
+  /**
+   * Lists only the tasks of one request (or of one route, or one user): `origin` names the
+   * provenance values to keep, e.g. `{request_id: "abc"}`. The other filters are cleared, so
+   * every task of that request shows.
+   */
+  showOrigin(origin) {
+    const ui = this.ui;
+    for (const select of [ui.status, ui.func, ui.queue]) select.value = "";
+    ui.range.value = ui.range.options[0]?.value ?? "";
+    ui.search.value = "";
+    this.ensureOption(ui.method, origin.method ?? "");
+    ui.method.value = origin.method ?? "";
+    ui.route.value = origin.route ?? "";
+    ui.requestId.value = origin.request_id ?? "";
+    ui.principal.value = origin.principal ?? "";
     this.filtersChanged();
   }
 
