@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     )
     from fastapi_taskflow.domain.events import LifecycleEvent, LogEvent
     from fastapi_taskflow.domain.executor_kind import ExecutorKind
+    from fastapi_taskflow.domain.provenance import Provenance
     from fastapi_taskflow.domain.retry import RetryPolicy
     from fastapi_taskflow.domain.schedule import MissedSlots, ScheduleEntry
     from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
@@ -61,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "LoggerChain": "fastapi_taskflow.adapters.observers",
     "ManagedBackgroundTasks": "fastapi_taskflow.entrypoints.fastapi.managed_tasks",
     "MissedSlots": "fastapi_taskflow.domain.schedule",
+    "Provenance": "fastapi_taskflow.domain.provenance",
     "RetryPolicy": "fastapi_taskflow.domain.retry",
     "ScheduledOnce": "fastapi_taskflow.domain.scheduled_once",
     "ScheduleEntry": "fastapi_taskflow.domain.schedule",
@@ -95,6 +97,7 @@ __all__ = [
     "LoggerChain",
     "ManagedBackgroundTasks",
     "MissedSlots",
+    "Provenance",
     "RetryPolicy",
     "ScheduleEntry",
     "ScheduledOnce",

@@ -21,6 +21,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
 
 from fastapi_taskflow import TaskAdmin, TaskManager
+from fastapi_taskflow.entrypoints.fastapi.live_stream import compact
 
 from .conftest import serve, wait_for_status, wait_until
 
@@ -219,8 +220,6 @@ async def test_a_task_enqueued_outside_a_request_has_no_provenance(shop: Shop) -
 
 
 async def test_the_live_stream_carries_provenance() -> None:
-    from fastapi_taskflow.entrypoints.fastapi.live_stream import compact
-
     tm = TaskManager(storage_url="memory://")
     async with serve(shop_app(tm)) as client:
         (task_id,) = await enqueued(

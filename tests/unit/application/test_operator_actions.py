@@ -19,6 +19,7 @@ from fastapi_taskflow.domain.errors import (
     NotRetryable,
     TaskNotFound,
 )
+from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.audit import AuditQuery
@@ -336,3 +337,37 @@ async def test_a_task_whose_arguments_no_longer_fit_is_reported_not_raised(ops: 
     assert by_id["stuck"].outcome is RetryOutcome.NOT_RETRYABLE
     assert by_id["stuck"].detail is not None and "positional argument 0" in by_id["stuck"].detail
     assert by_id[other.task_id].outcome is RetryOutcome.DISPATCHED
+
+
+async def test_retries_record_the_request_that_asked_for_them(ops: Harness) -> None:
+    asked = Provenance(route="/tasks/{task_id}/retry", method="POST", principal="alice")
+    bulk = Provenance(route="/tasks/bulk-retry", method="POST", request_id="r-2")
+    window = Provenance(route="/tasks/retry-failed", method="POST", request_id="r-3")
+    first = await failed_task(ops, "first@example.com")
+
+    one = await ops.service.operator.retry(
+        first.task_id, actor="alice", arguments_visible=False, provenance=asked
+    )
+    await ops.idle()
+    unasked = await ops.service.operator.retry(
+        one.task.task_id, actor=None, arguments_visible=False
+    )
+    await ops.idle()
+    second = await failed_task(ops, "second@example.com")
+    many = await ops.service.operator.retry_many([second.task_id], actor=None, provenance=bulk)
+    await ops.idle()
+    third = await failed_task(ops, "third@example.com")
+    swept = await ops.service.operator.retry_window(since=None, actor=None, provenance=window)
+    await ops.idle()
+
+    assert ops.record(one.task.task_id).provenance == asked
+    assert ops.record(unasked.task.task_id).provenance is None
+    (bulk_result,) = many.results
+    assert bulk_result.new_task_id is not None
+    assert ops.record(bulk_result.new_task_id).provenance == bulk
+    assert third.task_id in [result.task_id for result in swept.results]
+    for result in swept.results:
+        assert result.new_task_id is not None
+        assert ops.record(result.new_task_id).provenance == window
+    # The originals keep what they had (here: enqueued outside a request).
+    assert ops.record(first.task_id).provenance is None
