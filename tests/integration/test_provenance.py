@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from fastapi import APIRouter, BackgroundTasks, FastAPI
 from starlette.authentication import (
     AuthCredentials,
@@ -21,9 +22,9 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
 
 from fastapi_taskflow import TaskAdmin, TaskManager
-from fastapi_taskflow.entrypoints.fastapi.live_stream import compact
 
 from .conftest import serve, wait_for_status, wait_until
+from .test_live_stream import opened
 
 pytestmark = pytest.mark.integration
 
@@ -221,13 +222,25 @@ async def test_a_task_enqueued_outside_a_request_has_no_provenance(shop: Shop) -
 
 async def test_the_live_stream_carries_provenance() -> None:
     tm = TaskManager(storage_url="memory://")
-    async with serve(shop_app(tm)) as client:
-        (task_id,) = await enqueued(
-            await client.put("/orders/5/refund", headers={"X-Request-ID": "live-5"})
+    app = shop_app(tm)
+    async with LifespanManager(app) as life:
+        stream = await opened(life.app)
+        transport = httpx.ASGITransport(app=life.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            (task_id,) = await enqueued(
+                await client.put("/orders/5/refund", headers={"X-Request-ID": "live-5"})
+            )
+
+        batches = await stream.tasks_until(
+            lambda tasks: any(t["task_id"] == task_id and t["status"] == "success" for t in tasks)
         )
-        record = await tm.service.queries.get(task_id)
-        assert record is not None
-        assert compact(record)["provenance"]["request_id"] == "live-5"
+        await stream.disconnect()
+
+    streamed = [t for batch in batches for t in batch if t["task_id"] == task_id]
+    assert streamed
+    for record in streamed:
+        assert record["provenance"]["route"] == "/orders/{order_id}/refund"
+        assert record["provenance"]["request_id"] == "live-5"
 
 
 @pytest.mark.parametrize("name", ["route", "method", "request_id", "principal"])
