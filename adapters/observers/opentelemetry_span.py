@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from opentelemetry.trace import Span, Status, StatusCode
@@ -20,6 +20,9 @@ _ERROR_OUTCOMES = {
     AttemptOutcome.FAILED: "the attempt failed; no retry is left",
     AttemptOutcome.INTERRUPTED: "interrupted: the process stopped while the attempt was running",
 }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class OpenTelemetrySpan:
@@ -51,7 +54,7 @@ class OpenTelemetrySpan:
         for key, value in extra.items():
             attributes[f"taskflow.log.{key}"] = attribute_value(value)
         # Process tasks replay their lines when the call returns: keep when they were written.
-        stamp = None if timestamp is None else int(timestamp.timestamp() * 1_000_000) * 1000
+        stamp = None if timestamp is None else _nanoseconds(timestamp)
         with self._lock:
             if not self._ended:
                 self._span.add_event(message, attributes=attributes, timestamp=stamp)
@@ -84,6 +87,11 @@ def attribute_value(value: Any) -> AttributeValue:
         if len(kinds) == 1 and kinds <= {str, bool, int, float}:
             return list(value)
     return repr(value)
+
+
+def _nanoseconds(moment: datetime) -> int:
+    # Integer arithmetic: a float of the epoch seconds would lose the last microseconds.
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def _qualified_name(kind: type) -> str:
