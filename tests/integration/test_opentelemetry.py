@@ -110,7 +110,7 @@ async def test_every_attempt_is_a_span_with_its_outcome_and_a_link_to_the_reques
         return {"task_id": task_id}
 
     async with serve(app) as client:
-        response = await client.post("/orders/7")
+        response = await client.post("/orders/7", headers={"X-Request-ID": "order-req-1"})
         task_id = response.json()["task_id"]
         await wait_for_status(client, task_id)
         spans = await tracing.wait_for_attempts(task_id, 3)
@@ -126,7 +126,7 @@ async def test_every_attempt_is_a_span_with_its_outcome_and_a_link_to_the_reques
         "taskflow.queue": "default",
         "taskflow.source": "manual",
         "taskflow.executor": "async",
-        "taskflow.request_id": first.attributes["taskflow.request_id"],  # type: ignore[index]
+        "taskflow.request_id": "order-req-1",
         "taskflow.tag.tenant": "acme",
         "taskflow.status": "retrying",
         "error.type": "ConnectionError",

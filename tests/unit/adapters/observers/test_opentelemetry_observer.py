@@ -106,6 +106,24 @@ def test_the_span_is_current_in_the_given_context_only(provider: TracerProvider)
     span.end(AttemptOutcome.SUCCESS)
 
 
+def test_the_link_comes_from_the_stored_trace_parent_alone(provider: TracerProvider) -> None:
+    # As for a task recovered from storage: the enqueuing context is gone, the record remains.
+    exporter = exported(provider)
+    observer = OpenTelemetryObserver(tracer_provider=provider)
+    stored = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    recovered = record(provenance=Provenance(trace_parent=stored))
+    observer.start_attempt(recovered, contextvars.Context()).end(AttemptOutcome.SUCCESS)
+    [finished] = exporter.get_finished_spans()
+    [link] = finished.links
+    assert (link.context.trace_id, link.context.span_id) == (
+        0x0AF7651916CD43DD8448EB211C80319C,
+        0xB7AD6B7169203331,
+    )
+    assert finished.parent is None
+    assert finished.context is not None
+    assert finished.context.trace_id != link.context.trace_id
+
+
 def test_a_malformed_stored_trace_parent_gives_no_link(provider: TracerProvider) -> None:
     exporter = exported(provider)
     observer = OpenTelemetryObserver(tracer_provider=provider)
