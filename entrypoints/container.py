@@ -98,8 +98,10 @@ def build_observer(
 
 def build_tracing(loggers: Sequence[TaskObserver] | None) -> AttemptTracing:
     """Attempt tracing through the one observer that can trace (``OpenTelemetryObserver``),
-    if ``loggers`` holds one."""
-    tracers = [observer for observer in loggers or [] if isinstance(observer, TaskTracer)]
+    if ``loggers`` holds one (directly or inside a ``LoggerChain``)."""
+    tracers = [
+        observer for observer in _flattened(loggers or []) if isinstance(observer, TaskTracer)
+    ]
     if len(tracers) > 1:
         names = ", ".join(type(tracer).__name__ for tracer in tracers)
         raise ValueError(
@@ -107,6 +109,16 @@ def build_tracing(loggers: Sequence[TaskObserver] | None) -> AttemptTracing:
             "each attempt runs inside one span"
         )
     return AttemptTracing(tracers[0] if tracers else None)
+
+
+def _flattened(observers: Sequence[TaskObserver]) -> list[TaskObserver]:
+    found: list[TaskObserver] = []
+    for observer in observers:
+        if isinstance(observer, LoggerChain):
+            found.extend(_flattened(observer.observers))
+        else:
+            found.append(observer)
+    return found
 
 
 def new_instance_id() -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from fastapi_taskflow.adapters.observers import LoggerChain
 from fastapi_taskflow.application.enqueue import EnqueueOptions
 from fastapi_taskflow.application.task_log import task_log
 from fastapi_taskflow.domain.events import LogLevel
@@ -404,5 +405,8 @@ def test_one_tracing_observer_at_most() -> None:
     assert build_tracing([]).tracer is None
     tracer = FakeTracer()
     assert build_tracing([TaskObserver(), tracer]).tracer is tracer
+    assert build_tracing([LoggerChain([LoggerChain([tracer])])]).tracer is tracer
     with pytest.raises(ValueError, match="at most one tracing observer, got 2"):
         build_tracing([FakeTracer(), FakeTracer()])
+    with pytest.raises(ValueError, match="at most one tracing observer, got 2"):
+        build_tracing([FakeTracer(), LoggerChain([FakeTracer()])])
