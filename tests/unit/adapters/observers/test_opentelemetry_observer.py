@@ -153,13 +153,13 @@ def test_a_logged_line_keeps_its_own_timestamp(provider: TracerProvider) -> None
     observer = OpenTelemetryObserver(tracer_provider=provider)
     span = observer.start_attempt(record(), contextvars.Context())
     written = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
-    span.log("error", "disk full", {"path": "/tmp"}, written)
+    span.log("error", "disk full", {"path": "exports/march.csv"}, written)
     span.end(AttemptOutcome.SUCCESS)
     [event] = exporter.get_finished_spans()[0].events
     assert event.timestamp == int(written.timestamp()) * 10**9 + 123456 * 1000
     assert dict(event.attributes or {}) == {
         "taskflow.log.level": "error",
-        "taskflow.log.path": "/tmp",
+        "taskflow.log.path": "exports/march.csv",
     }
 
 
