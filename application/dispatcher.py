@@ -131,7 +131,11 @@ class Dispatcher:
         try:
             async with self._limiter.slot(record.priority):
                 if record.status is TaskStatus.PENDING:  # it may have been cancelled meanwhile
-                    await self._runner.run(record, context)
+                    await self._runner.run(
+                        record,
+                        context,
+                        cancelled=lambda: self._stop_reasons.get(task_id) is StopReason.CANCEL,
+                    )
         except asyncio.CancelledError:
             reason = self._stop_reasons.pop(task_id, None)
             self._settle_stopped(record, reason or StopReason.INTERRUPT)

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from fastapi_taskflow.application.argument_codec import ArgumentCodec
+from fastapi_taskflow.application.attempt_tracing import AttemptTracing
 from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.registry import RegisteredTask, TaskRegistry
 from fastapi_taskflow.domain.errors import TaskArgumentError
@@ -104,6 +105,7 @@ class Enqueuer:
         instance_id: str,
         storage_serializer: Serializer | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        tracing: AttemptTracing | None = None,
     ) -> None:
         self._registry = registry
         self._recorder = recorder
@@ -112,6 +114,7 @@ class Enqueuer:
         self._instance_id = instance_id
         self._storage_serializer = storage_serializer
         self._new_id = new_id
+        self._tracing = tracing or AttemptTracing()
 
     def enqueue(
         self,
@@ -146,10 +149,20 @@ class Enqueuer:
             idempotency_key=options.idempotency_key,
             priority=priority,
             source=options.source,
-            provenance=options.provenance,
+            provenance=self._traced(options.provenance),
         )
         self._recorder.created(record)
         return Enqueued(record, created=True, immediate=eager or priority is not None)
+
+    def _traced(self, provenance: Provenance | None) -> Provenance | None:
+        # The span current in the enqueuing code, kept with the task so that every attempt,
+        # including one run after a restart, can link back to it.
+        if provenance is not None and provenance.trace_parent is not None:
+            return provenance
+        trace_parent = self._tracing.trace_parent()
+        if trace_parent is None:
+            return provenance
+        return attrs.evolve(provenance or Provenance(), trace_parent=trace_parent)
 
     def seal(
         self, entry: RegisteredTask, args: tuple[Any, ...], kwargs: dict[str, Any]

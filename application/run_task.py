@@ -6,8 +6,10 @@ import asyncio
 import contextvars
 import random
 import traceback
+from collections.abc import Callable
 
 from fastapi_taskflow.application.argument_codec import ArgumentCodec
+from fastapi_taskflow.application.attempt_tracing import AttemptTracing
 from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.registry import RegisteredTask, TaskRegistry
 from fastapi_taskflow.application.task_scope import RecordScope
@@ -16,6 +18,7 @@ from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.execution import Invocation
 from fastapi_taskflow.ports.storage import IdempotencyKeys
+from fastapi_taskflow.ports.tracing import AttemptOutcome, AttemptSpan
 
 
 def describe_error(exc: BaseException) -> str:
@@ -36,6 +39,7 @@ class TaskRunner:
         clock: Clock,
         idempotency: IdempotencyKeys,
         rng: random.Random | None = None,
+        tracing: AttemptTracing | None = None,
     ) -> None:
         self._registry = registry
         self._recorder = recorder
@@ -43,9 +47,20 @@ class TaskRunner:
         self._clock = clock
         self._idempotency = idempotency
         self._rng = rng or random.Random()
+        self._tracing = tracing or AttemptTracing()
 
-    async def run(self, record: TaskRecord, context: contextvars.Context | None) -> None:
-        """Run ``record`` (pending) with retries; cancellation propagates to the caller."""
+    async def run(
+        self,
+        record: TaskRecord,
+        context: contextvars.Context | None,
+        *,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Run ``record`` (pending) with retries; cancellation propagates to the caller.
+
+        ``cancelled`` tells, once the run has been stopped, whether that was an explicit
+        cancel (rather than an interruption at shutdown); it only labels the attempt's trace.
+        """
         entry = self._registry.resolve(record.func_name)
         if entry is None:
             record.fail(self._clock.now(), str(FunctionNotRegistered(record.func_name)))
@@ -65,7 +80,7 @@ class TaskRunner:
             return
         record.start(self._clock.now())
         self._recorder.changed(record)
-        await self._attempts(record, entry, args, kwargs, context)
+        await self._attempts(record, entry, args, kwargs, context, cancelled)
 
     async def _attempts(
         self,
@@ -74,28 +89,34 @@ class TaskRunner:
         args: tuple[object, ...],
         kwargs: dict[str, object],
         context: contextvars.Context | None,
+        cancelled: Callable[[], bool],
     ) -> None:
         executor = self._registry.executor(entry.executor)
         policy = entry.config.retry_policy
         while True:
+            attempt_context, span = self._tracing.open(record, context)
             invocation = Invocation(
                 func=entry.func,
                 args=args,
                 kwargs=kwargs,
-                scope=RecordScope(record, self._recorder),
-                context=context,
+                scope=RecordScope(record, self._recorder, span),
+                context=attempt_context,
             )
             try:
                 await executor.run(invocation)
             except asyncio.CancelledError:
+                stopped = AttemptOutcome.CANCELLED if cancelled() else AttemptOutcome.INTERRUPTED
+                _end(span, stopped)
                 raise
             except Exception as exc:
                 error = describe_error(exc)
                 if not policy.allows_retry(record.attempt):
+                    _end(span, AttemptOutcome.FAILED, exc)
                     stack = "".join(traceback.format_exception(exc))
                     record.fail(self._clock.now(), error, stack)
                     self._recorder.changed(record)
                     return
+                _end(span, AttemptOutcome.RETRYING, exc)
                 wait = policy.delay_before(record.attempt, self._rng.random())
                 self._recorder.logged(
                     record,
@@ -108,6 +129,7 @@ class TaskRunner:
                 self._recorder.logged(record, "info", separator, {})
                 self._recorder.changed(record, error=error)
             else:
+                _end(span, AttemptOutcome.SUCCESS)
                 record.succeed(self._clock.now())
                 self._recorder.changed(record)
                 return
@@ -129,3 +151,10 @@ class TaskRunner:
         record.error = f"duplicate of task {holder} (idempotency key {key!r})"
         self._recorder.changed(record)
         return False
+
+
+def _end(
+    span: AttemptSpan | None, outcome: AttemptOutcome, error: Exception | None = None
+) -> None:
+    if span is not None:
+        span.end(outcome, error)

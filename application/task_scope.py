@@ -10,14 +10,19 @@ from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.domain.context import TaskContext
 from fastapi_taskflow.domain.events import LogLevel
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.ports.tracing import AttemptSpan
 
 
 class RecordScope:
-    """Binds one attempt of a task to its record; log lines land on the record and observers."""
+    """Binds one attempt of a task to its record; log lines land on the record and observers,
+    and on the attempt's span when the attempt is traced."""
 
-    def __init__(self, record: TaskRecord, recorder: ChangeRecorder) -> None:
+    def __init__(
+        self, record: TaskRecord, recorder: ChangeRecorder, span: AttemptSpan | None = None
+    ) -> None:
         self._record = record
         self._recorder = recorder
+        self._span = span
         self._context = TaskContext(
             task_id=record.task_id,
             func_name=record.func_name,
@@ -37,3 +42,7 @@ class RecordScope:
         timestamp: datetime | None = None,
     ) -> None:
         self._recorder.logged(self._record, level, message, extra, timestamp)
+        if self._span is not None:
+            # Written at once, on the calling thread: observers hear of the line later, when
+            # the span may have ended.
+            self._span.log(level, message, extra, timestamp)

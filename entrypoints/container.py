@@ -18,6 +18,7 @@ from fastapi_taskflow.adapters.executors.thread_executor import ThreadExecutor
 from fastapi_taskflow.adapters.observers import FileLogger, LoggerChain
 from fastapi_taskflow.adapters.serialization.tagged_json import TaggedJsonSerializer
 from fastapi_taskflow.application.argument_codec import ArgumentCodec
+from fastapi_taskflow.application.attempt_tracing import AttemptTracing
 from fastapi_taskflow.application.audit_log import AuditLog
 from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.dispatcher import Dispatcher
@@ -44,6 +45,7 @@ from fastapi_taskflow.ports.execution import Executor
 from fastapi_taskflow.ports.observers import TaskObserver
 from fastapi_taskflow.ports.serializer import Serializer
 from fastapi_taskflow.ports.storage import TaskStorage
+from fastapi_taskflow.ports.tracing import TaskTracer
 
 
 def build_executors(
@@ -94,6 +96,31 @@ def build_observer(
     return LoggerChain(observers) if observers else None
 
 
+def build_tracing(loggers: Sequence[TaskObserver] | None) -> AttemptTracing:
+    """Attempt tracing through the one observer that can trace (``OpenTelemetryObserver``),
+    if ``loggers`` holds one (directly or inside a ``LoggerChain``)."""
+    tracers = [
+        observer for observer in _flattened(loggers or []) if isinstance(observer, TaskTracer)
+    ]
+    if len(tracers) > 1:
+        names = ", ".join(type(tracer).__name__ for tracer in tracers)
+        raise ValueError(
+            f"loggers may hold at most one tracing observer, got {len(tracers)} ({names}): "
+            "each attempt runs inside one span"
+        )
+    return AttemptTracing(tracers[0] if tracers else None)
+
+
+def _flattened(observers: Sequence[TaskObserver]) -> list[TaskObserver]:
+    found: list[TaskObserver] = []
+    for observer in observers:
+        if isinstance(observer, LoggerChain):
+            found.extend(_flattened(observer.observers))
+        else:
+            found.append(observer)
+    return found
+
+
 def new_instance_id() -> str:
     """A fresh id for this process's task manager (it owns the tasks it creates)."""
     return uuid.uuid4().hex
@@ -130,6 +157,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         config.log_file_mode,
         config.log_lifecycle,
     )
+    tracing = providers.Singleton(build_tracing, config.loggers)
     executors = providers.Singleton(
         build_executors,
         config.max_sync_threads,
@@ -163,6 +191,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         codec=codec,
         clock=clock,
         idempotency=storage,
+        tracing=tracing,
     )
     dispatcher = providers.Singleton(
         Dispatcher,
@@ -180,6 +209,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         clock=clock,
         instance_id=instance_id,
         storage_serializer=providers.Callable(storage_serializer, storage, serializer),
+        tracing=tracing,
     )
     scheduled_runs = providers.Singleton(
         ScheduledRuns,

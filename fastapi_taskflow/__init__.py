@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         LoggerChain,
         StdoutLogger,
     )
+    from fastapi_taskflow.adapters.observers.opentelemetry_observer import OpenTelemetryObserver
     from fastapi_taskflow.application.registry import TaskRegistry
     from fastapi_taskflow.application.task_log import get_task_context, task_log
     from fastapi_taskflow.application.task_store import TaskStore
@@ -62,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "LoggerChain": "fastapi_taskflow.adapters.observers",
     "ManagedBackgroundTasks": "fastapi_taskflow.entrypoints.fastapi.managed_tasks",
     "MissedSlots": "fastapi_taskflow.domain.schedule",
+    # Needs the opentelemetry extra; importing it without raises an ImportError saying so.
+    "OpenTelemetryObserver": "fastapi_taskflow.adapters.observers.opentelemetry_observer",
     "Provenance": "fastapi_taskflow.domain.provenance",
     "RetryPolicy": "fastapi_taskflow.domain.retry",
     "ScheduledOnce": "fastapi_taskflow.domain.scheduled_once",
@@ -97,6 +100,7 @@ __all__ = [
     "LoggerChain",
     "ManagedBackgroundTasks",
     "MissedSlots",
+    "OpenTelemetryObserver",
     "Provenance",
     "RetryPolicy",
     "ScheduleEntry",

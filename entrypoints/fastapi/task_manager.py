@@ -169,6 +169,7 @@ class TaskManager:
         self.container.storage()
         self.container.cipher()
         self.container.observer()
+        self.container.tracing()
 
     # -- public attributes --------------------------------------------------------------
 
