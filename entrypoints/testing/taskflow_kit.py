@@ -1,0 +1,486 @@
+"""``taskflow_test()``: run a ``TaskManager`` on memory storage and a fake clock in a test."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from fastapi_taskflow.adapters.clock import FakeClock
+from fastapi_taskflow.application.task_service import TaskService
+from fastapi_taskflow.domain.status import TaskStatus
+from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.entrypoints.container import TaskflowContainer
+from fastapi_taskflow.entrypoints.testing.enqueued_calls import (
+    describe_call,
+    describe_calls,
+    matches_call,
+)
+from fastapi_taskflow.entrypoints.testing.kit_container import kit_container
+from fastapi_taskflow.entrypoints.testing.kit_service import RecordingChanges
+from fastapi_taskflow.entrypoints.testing.settle_errors import TasksDidNotSettle
+
+if TYPE_CHECKING:
+    from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
+
+#: Loop turns without any change after which the loop counts as at rest.
+_QUIET_TURNS = 3
+#: Most loop turns spent waiting for one state to come to rest before giving up on it.
+_MAX_TURNS = 100_000
+#: Real seconds to wait between looks while work runs outside the loop (a thread, a process).
+_POLL = 0.001
+#: Later than any one-off run.
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=timezone.utc)
+#: The attribute marking a manager that a kit is driving.
+_ACTIVE = "_taskflow_test_kit"
+
+
+class TaskflowKit:
+    """A ``TaskManager`` redirected to in-memory adapters and a fake clock for one test.
+
+    Create it with :func:`taskflow_test`. While it is active the manager (and every route
+    that uses it) stores tasks in memory, reads time from :attr:`clock`, and runs tasks only
+    as far as they can go without time passing; :meth:`run_until_idle` and :meth:`advance`
+    move time on. When the kit exits, the manager is exactly as it was before.
+
+    Args:
+        manager: The application's ``TaskManager``.
+        clock: The clock to use (default: a new :class:`FakeClock` at ``start``). It must
+            not advance by itself (``auto_advance=False``).
+        start: Where a new clock starts, timezone-aware (default: 2026-01-01 00:00 UTC).
+        timeout: Real seconds :meth:`run_until_idle` and :meth:`advance` wait for work that
+            runs outside the fake clock (sync tasks in threads, process tasks, a task
+            awaiting a real network call) before raising :class:`TasksDidNotSettle`.
+        max_steps: Most jumps of the clock one call makes before it gives up: a task that
+            retries for ever, or a schedule that keeps a task in flight, fails the test
+            instead of hanging it.
+    """
+
+    def __init__(
+        self,
+        manager: TaskManager,
+        *,
+        clock: FakeClock | None = None,
+        start: datetime | None = None,
+        timeout: float = 5.0,
+        max_steps: int = 100_000,
+    ) -> None:
+        if clock is not None and start is not None:
+            raise ValueError("pass clock= or start=, not both")
+        if clock is None:
+            clock = FakeClock(start, auto_advance=False)
+        elif clock.auto_advance:
+            raise ValueError(
+                "the kit needs a clock that only moves when told: FakeClock(auto_advance=False)"
+            )
+        if not timeout > 0:
+            raise ValueError(f"timeout must be > 0, got {timeout!r}")
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+        self.manager = manager
+        #: The fake clock every part of the manager reads while the kit is active.
+        self.clock = clock
+        self.timeout = timeout
+        self.max_steps = max_steps
+        self._container: TaskflowContainer | None = None
+        self._original_service: TaskService | None = None
+
+    # -- entering and leaving -----------------------------------------------------------
+
+    def __enter__(self) -> TaskflowKit:
+        self._install()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        service = self.service if self._container is not None else None
+        try:
+            if service is not None and service.started:
+                _stop_from_outside(service)
+        finally:
+            self._restore()
+
+    async def __aenter__(self) -> TaskflowKit:
+        self._install()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if self._container is not None:
+                await self.service.shutdown()
+        finally:
+            self._restore()
+
+    def _install(self) -> None:
+        if self._container is not None:
+            raise RuntimeError("this kit is already active")
+        manager = self.manager
+        if getattr(manager, _ACTIVE, None) is not None:
+            raise RuntimeError("another taskflow_test() kit is already driving this manager")
+        original = manager.container
+        service: TaskService = original.service()
+        if service.started:
+            raise RuntimeError(
+                "the task manager is already running: enter taskflow_test() before the app's "
+                "lifespan (or task_manager.startup()) starts it"
+            )
+        container = kit_container(original, self.clock)
+        original.override(container)
+        self._container = container
+        self._original_service = service
+        setattr(manager, _ACTIVE, self)
+        now = self.clock.now()
+        for entry in service.scheduler.periodic:
+            self.service.scheduler.periodic.add(entry, now)
+
+    def _restore(self) -> None:
+        container, self._container = self._container, None
+        if container is None:
+            return
+        original = self._original_service
+        assert original is not None
+        # Schedules declared while the kit was active belong to the manager from now on.
+        for entry in container.service().scheduler.periodic:
+            if original.scheduler.periodic.get(entry.name) is None:
+                original.scheduler.periodic.add(entry, original.clock.now())
+        self.manager.container.reset_last_overriding()
+        delattr(self.manager, _ACTIVE)
+
+    # -- what the test reads ------------------------------------------------------------
+
+    @property
+    def service(self) -> TaskService:
+        """The application service the manager uses while the kit is active."""
+        service: TaskService = self._active().service()
+        return service
+
+    def now(self) -> datetime:
+        """The fake clock's current time (UTC)."""
+        return self.clock.now()
+
+    def enqueued(
+        self,
+        func: Callable[..., Any] | str | None = None,
+        *,
+        status: TaskStatus | str | Iterable[TaskStatus | str] | None = None,
+    ) -> list[TaskRecord]:
+        """Every task created while the kit was active, oldest first: those enqueued by
+        routes, by ``add_task()``, by other tasks, by schedules and by retries.
+
+        Args:
+            func: Only tasks of this function (the function itself or its task name).
+            status: Only tasks in this status (or any of these statuses).
+
+        The records are live: their ``status``, ``attempt``, ``logs``, ``tags``, ``error``
+        and times change as the tasks run.
+        """
+        records = self._recorder().created_records()
+        if func is not None:
+            name = self._task_name(func)
+            records = [record for record in records if record.func_name == name]
+        if status is not None:
+            wanted = _statuses(status)
+            records = [record for record in records if record.status in wanted]
+        return records
+
+    def task(self, task_id: str) -> TaskRecord:
+        """The task with this id (enqueued while the kit was active).
+
+        Raises:
+            KeyError: No such task.
+        """
+        for record in self._recorder().created_records():
+            if record.task_id == task_id:
+                return record
+        raise KeyError(f"no task {task_id!r} was enqueued under this kit")
+
+    def arguments(self, record: TaskRecord) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The positional and keyword arguments ``record`` runs with (decrypted when
+        argument encryption is on)."""
+        args, kwargs = self._active().codec().arguments(record)
+        return tuple(args), dict(kwargs)
+
+    def assert_enqueued(
+        self, func: Callable[..., Any] | str, *args: Any, **kwargs: Any
+    ) -> TaskRecord:
+        """Assert ``func`` was enqueued with exactly these arguments and return the latest
+        such task. With no arguments given, any call of ``func`` matches.
+
+        Raises:
+            AssertionError: No such task; the message lists what was enqueued.
+        """
+        name = self._task_name(func)
+        any_call = not args and not kwargs
+        found = [
+            record
+            for record in self.enqueued(name)
+            if any_call or matches_call(self.arguments(record), args, kwargs)
+        ]
+        if found:
+            return found[-1]
+        expected = name if any_call else describe_call(name, args, kwargs)
+        raise AssertionError(
+            f"expected {expected} to be enqueued; {describe_calls(self._calls())}"
+        )
+
+    def assert_not_enqueued(self, func: Callable[..., Any] | str) -> None:
+        """Assert ``func`` was never enqueued while the kit was active.
+
+        Raises:
+            AssertionError: It was; the message lists its tasks.
+        """
+        name = self._task_name(func)
+        found = self.enqueued(name)
+        if found:
+            calls = [(record, self.arguments(record)) for record in found]
+            raise AssertionError(
+                f"expected {name} not to be enqueued; it was {len(found)} time(s):\n"
+                f"{describe_calls(calls, header=False)}"
+            )
+
+    # -- moving time --------------------------------------------------------------------
+
+    async def run_until_idle(self) -> list[TaskRecord]:
+        """Run everything that can run: tasks waiting to start, tasks enqueued by tasks, and
+        retries, moving the clock to each retry's time (firing schedule slots that come due
+        on the way), until no task is in flight.
+
+        Returns:
+            The tasks that finished (any terminal status) during the call, oldest first.
+
+        Raises:
+            TasksDidNotSettle: Work outside the fake clock did not finish within ``timeout``
+                real seconds, or the clock had to move more than ``max_steps`` times.
+        """
+        return await self._run(until=None)
+
+    async def advance(self, seconds: float | timedelta) -> list[TaskRecord]:
+        """Move the clock forward by ``seconds``, stopping at every moment something is due
+        on the way: retry waits, periodic schedule slots (each slot runs, as it would in
+        real time) and ``schedule_once`` runs. Tasks still waiting on a later retry stay
+        waiting.
+
+        Returns:
+            The tasks that finished during the call, oldest first.
+
+        Raises:
+            ValueError: A negative duration.
+            TasksDidNotSettle: As for :meth:`run_until_idle`.
+        """
+        delta = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
+        if delta < timedelta(0):
+            raise ValueError("time cannot go backwards")
+        return await self._run(until=self.clock.now() + delta)
+
+    async def advance_to(self, moment: datetime) -> list[TaskRecord]:
+        """Like :meth:`advance`, up to ``moment`` (timezone-aware)."""
+        if moment.tzinfo is None:
+            raise ValueError("advance_to() needs a timezone-aware datetime")
+        if moment < self.clock.now():
+            raise ValueError(f"time cannot go backwards (now {self.clock.now().isoformat()})")
+        return await self._run(until=moment)
+
+    # -- the engine ---------------------------------------------------------------------
+
+    async def _run(self, until: datetime | None) -> list[TaskRecord]:
+        service = self.service
+        await service.ready()
+        before = {record.task_id for record in self.enqueued() if not record.status.is_live}
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.timeout
+        for _ in range(self.max_steps):
+            await self._settle(service, give_up)
+            in_flight = service.dispatcher.in_flight_tasks()
+            task_wakes = [
+                moment
+                for owner, moment in self.clock.wake_times().items()
+                if owner is not None and owner in in_flight.values()
+            ]
+            if until is None:
+                if not in_flight:
+                    break
+                if not task_wakes:  # unreachable while _settle holds; kept as a guard
+                    raise TasksDidNotSettle(self._stuck_message(in_flight))
+                target = min(task_wakes)
+            else:
+                if self.clock.now() >= until:
+                    break
+                target = until
+            wakes = [*task_wakes, *(await self._schedule_wakes(service))]
+            step = min([moment for moment in wakes if moment > self.clock.now()], default=target)
+            self.clock.advance_to(min(step, target))
+        else:
+            raise TasksDidNotSettle(
+                f"time moved {self.max_steps} times and tasks were still in flight "
+                f"(now {self.clock.now().isoformat()}): a task that retries for ever, or "
+                f"schedules that keep tasks running? {self._in_flight_names(service)}"
+            )
+        await service.feed.drain(max(0.0, give_up - loop.time()))
+        return [
+            record
+            for record in self.enqueued()
+            if not record.status.is_live and record.task_id not in before
+        ]
+
+    async def _settle(self, service: TaskService, give_up: float) -> None:
+        """Let the loop run until every task in flight waits on the fake clock or on a slot
+        held by one that does, and nothing else moves."""
+        loop = asyncio.get_running_loop()
+        last: object = None
+        quiet = 0
+        for _ in range(_MAX_TURNS):
+            await asyncio.sleep(0)
+            await service.scheduler.settle()
+            state = self._state(service)
+            if state != last:
+                last, quiet = state, 0
+                continue
+            quiet += 1
+            if quiet < _QUIET_TURNS:
+                continue
+            working = self._working(service)
+            if not working:
+                return
+            if loop.time() > give_up:
+                raise TasksDidNotSettle(self._stuck_message(working))
+            await asyncio.sleep(_POLL)
+            quiet = 0
+        raise TasksDidNotSettle(
+            f"the event loop never came to rest after {_MAX_TURNS} turns "
+            f"(now {self.clock.now().isoformat()}): {self._in_flight_names(service)}"
+        )
+
+    def _state(self, service: TaskService) -> object:
+        return (
+            self._recorder().revision,
+            tuple(service.dispatcher.in_flight_tasks()),
+            self.clock.sleeping,
+        )
+
+    def _working(self, service: TaskService) -> dict[str, asyncio.Task[None]]:
+        """Tasks in flight that neither sleep on the fake clock nor wait for a slot."""
+        parked = set(self.clock.wake_times())
+        working = {}
+        for task_id, driver in service.dispatcher.in_flight_tasks().items():
+            if driver in parked or driver.done():
+                continue
+            record = service.recorder.store.get(task_id)
+            if record is not None and record.status is TaskStatus.PENDING:
+                continue  # waiting for a slot (max_concurrent_tasks)
+            working[task_id] = driver
+        return working
+
+    async def _schedule_wakes(self, service: TaskService) -> list[datetime]:
+        # The next periodic slot, and the next one-off run read from the kit's own memory
+        # storage: the scheduler's periodic re-reads of storage (made for runs other
+        # instances store) need no stop of their own, so a long jump stays a few steps.
+        wakes = [service.scheduler.periodic.next_wake()]
+        upcoming = await service.storage.one_offs_due(_END_OF_TIME, limit=1)
+        wakes += [run.run_at for run in upcoming]
+        return [moment for moment in wakes if moment is not None]
+
+    def _stuck_message(self, working: dict[str, asyncio.Task[None]]) -> str:
+        names = []
+        for task_id in working:
+            record = self.service.recorder.store.get(task_id)
+            names.append(f"{record.func_name if record else '?'} ({task_id})")
+        return (
+            f"tasks still working after {self.timeout:g}s of real time: {', '.join(names)}. "
+            "Under taskflow_test() only the fake clock moves for free; a task awaiting "
+            "something else (a network call, an event nobody sets, time.sleep in a thread) "
+            "must finish on its own within the kit's timeout"
+        )
+
+    def _in_flight_names(self, service: TaskService) -> str:
+        ids = list(service.dispatcher.in_flight_tasks())
+        if not ids:
+            return "no task in flight"
+        records = [service.recorder.store.get(task_id) for task_id in ids]
+        return "in flight: " + ", ".join(
+            f"{record.func_name} ({record.task_id}, {record.status.value}, attempt "
+            f"{record.attempt})"
+            for record in records
+            if record is not None
+        )
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _active(self) -> TaskflowContainer:
+        if self._container is None:
+            raise RuntimeError(
+                "the kit is not active: use it inside `with taskflow_test(manager) as kit:` "
+                "or `async with ...`"
+            )
+        return self._container
+
+    def _recorder(self) -> RecordingChanges:
+        recorder = self._active().recorder()
+        assert isinstance(recorder, RecordingChanges)
+        return recorder
+
+    def _task_name(self, func: Callable[..., Any] | str) -> str:
+        if isinstance(func, str):
+            return func
+        entry = self.manager.registry.get(func)
+        if entry is None:
+            raise ValueError(
+                f"{getattr(func, '__qualname__', func)!r} is not a registered task of this "
+                "manager; decorate it with @task_manager.task() or pass its task name"
+            )
+        return entry.name
+
+    def _calls(self) -> list[tuple[TaskRecord, tuple[tuple[Any, ...], dict[str, Any]]]]:
+        return [(record, self.arguments(record)) for record in self.enqueued()]
+
+
+def taskflow_test(
+    manager: TaskManager,
+    *,
+    clock: FakeClock | None = None,
+    start: datetime | None = None,
+    timeout: float = 5.0,
+    max_steps: int = 100_000,
+) -> TaskflowKit:
+    """Drive ``manager`` on memory storage and a fake clock for the duration of a block.
+
+    Use it as ``async with taskflow_test(task_manager) as kit:`` (or a plain ``with`` in
+    synchronous set-up code). Enter it before the app starts (before ``LifespanManager`` or
+    ``TestClient`` run the lifespan); see :class:`TaskflowKit` for the arguments.
+    """
+    return TaskflowKit(manager, clock=clock, start=start, timeout=timeout, max_steps=max_steps)
+
+
+def _stop_from_outside(service: TaskService) -> None:
+    """Stop ``service`` from synchronous code (a sync pytest fixture's teardown, say)."""
+    loop = service.bridge.loop
+    if loop is None or loop.is_closed():
+        # Closing a loop (asyncio.run, pytest-asyncio) cancels the tasks left on it, the
+        # service's included; the memory store it wrote to is dropped with the kit.
+        return
+    if not loop.is_running():
+        loop.run_until_complete(service.shutdown())
+        return
+    warnings.warn(
+        "the task manager was still running when the kit exited inside a running event "
+        "loop; use `async with taskflow_test(...)` there, so it is stopped",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _statuses(status: TaskStatus | str | Iterable[TaskStatus | str]) -> set[TaskStatus]:
+    if isinstance(status, (TaskStatus, str)):
+        return {TaskStatus(status)}
+    return {TaskStatus(one) for one in status}
