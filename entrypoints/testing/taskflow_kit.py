@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -292,6 +292,32 @@ class TaskflowKit:
             raise ValueError(f"time cannot go backwards (now {self.clock.now().isoformat()})")
         return await self._run(until=moment)
 
+    # -- from synchronous tests ----------------------------------------------------------
+
+    def run_until_idle_blocking(self) -> list[TaskRecord]:
+        """:meth:`run_until_idle` for synchronous tests whose app runs in another thread,
+        as ``with TestClient(app):`` runs it. Blocks until done.
+
+        Raises:
+            RuntimeError: The app is not running in another thread.
+        """
+        return self._on_app_loop(self.run_until_idle)
+
+    def advance_blocking(self, seconds: float | timedelta) -> list[TaskRecord]:
+        """:meth:`advance` for synchronous tests (see :meth:`run_until_idle_blocking`)."""
+        return self._on_app_loop(lambda: self.advance(seconds))
+
+    def _on_app_loop(
+        self, call: Callable[[], Coroutine[Any, Any, list[TaskRecord]]]
+    ) -> list[TaskRecord]:
+        loop = self.service.bridge.loop
+        if loop is None or loop.is_closed() or not loop.is_running() or _on_loop(loop):
+            raise RuntimeError(
+                "the blocking calls need the app running in another thread, as "
+                "`with TestClient(app):` runs it; in async tests, await kit.run_until_idle()"
+            )
+        return asyncio.run_coroutine_threadsafe(call(), loop).result()
+
     # -- the engine ---------------------------------------------------------------------
 
     async def _run(self, until: datetime | None) -> list[TaskRecord]:
@@ -471,13 +497,22 @@ def _stop_from_outside(service: TaskService) -> None:
         return
     if not loop.is_running():
         loop.run_until_complete(service.shutdown())
-        return
-    warnings.warn(
-        "the task manager was still running when the kit exited inside a running event "
-        "loop; use `async with taskflow_test(...)` there, so it is stopped",
-        RuntimeWarning,
-        stacklevel=3,
-    )
+    elif not _on_loop(loop):  # an app run in another thread, as TestClient runs it
+        asyncio.run_coroutine_threadsafe(service.shutdown(), loop).result()
+    else:
+        warnings.warn(
+            "the task manager was still running when the kit exited inside a running event "
+            "loop; use `async with taskflow_test(...)` there, so it is stopped",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _statuses(status: TaskStatus | str | Iterable[TaskStatus | str]) -> set[TaskStatus]:
