@@ -15,11 +15,10 @@ from fastapi_taskflow.entrypoints.testing.kit_service import KitTaskService, Rec
 KIT_RECENT_LIMIT = 1_000_000
 
 #: Providers whose objects the kit shares with the manager instead of building its own: the
-#: registered functions (with the executors they run on), the user's observers, and the
-#: argument cipher and serializer, so tasks behave as configured. The kit's service gets
-#: executors of its own, which it never runs anything on: stopping it leaves the manager's
-#: pools alone.
-SHARED = ("registry", "observer", "cipher", "serializer", "instance_id")
+#: registered functions and the executors they run on, the user's observers, and the
+#: argument cipher and serializer, so tasks behave as configured. Stopping the kit's service
+#: releases the pools it started; the executors make new ones when next used.
+SHARED = ("registry", "executors", "observer", "cipher", "serializer", "instance_id")
 
 
 def kit_container(original: TaskflowContainer, clock: FakeClock) -> TaskflowContainer:
