@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Callable, Coroutine, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.entrypoints.container import TaskflowContainer
+from fastapi_taskflow.entrypoints.testing.clock_driver import ClockDriver
 from fastapi_taskflow.entrypoints.testing.enqueued_calls import (
     describe_call,
     describe_calls,
@@ -21,19 +22,10 @@ from fastapi_taskflow.entrypoints.testing.enqueued_calls import (
 )
 from fastapi_taskflow.entrypoints.testing.kit_container import kit_container
 from fastapi_taskflow.entrypoints.testing.kit_service import RecordingChanges
-from fastapi_taskflow.entrypoints.testing.settle_errors import TasksDidNotSettle
 
 if TYPE_CHECKING:
     from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
 
-#: Loop turns without any change after which the loop counts as at rest.
-_QUIET_TURNS = 3
-#: Most loop turns spent waiting for one state to come to rest before giving up on it.
-_MAX_TURNS = 100_000
-#: Real seconds to wait between looks while work runs outside the loop (a thread, a process).
-_POLL = 0.001
-#: Later than any one-off run.
-_END_OF_TIME = datetime(9999, 1, 1, tzinfo=timezone.utc)
 #: The attribute marking a manager that a kit is driving.
 _ACTIVE = "_taskflow_test_kit"
 
@@ -318,130 +310,15 @@ class TaskflowKit:
             )
         return asyncio.run_coroutine_threadsafe(call(), loop).result()
 
-    # -- the engine ---------------------------------------------------------------------
+    # -- internals ----------------------------------------------------------------------
 
     async def _run(self, until: datetime | None) -> list[TaskRecord]:
         service = self.service
         await service.ready()
-        before = {record.task_id for record in self.enqueued() if not record.status.is_live}
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + self.timeout
-        for _ in range(self.max_steps):
-            await self._settle(service, give_up)
-            in_flight = service.dispatcher.in_flight_tasks()
-            task_wakes = [
-                moment
-                for owner, moment in self.clock.wake_times().items()
-                if owner is not None and owner in in_flight.values()
-            ]
-            if until is None:
-                if not in_flight:
-                    break
-                if not task_wakes:  # unreachable while _settle holds; kept as a guard
-                    raise TasksDidNotSettle(self._stuck_message(in_flight))
-                target = min(task_wakes)
-            else:
-                if self.clock.now() >= until:
-                    break
-                target = until
-            wakes = [*task_wakes, *(await self._schedule_wakes(service))]
-            step = min([moment for moment in wakes if moment > self.clock.now()], default=target)
-            self.clock.advance_to(min(step, target))
-        else:
-            raise TasksDidNotSettle(
-                f"time moved {self.max_steps} times and tasks were still in flight "
-                f"(now {self.clock.now().isoformat()}): a task that retries for ever, or "
-                f"schedules that keep tasks running? {self._in_flight_names(service)}"
-            )
-        await service.feed.drain(max(0.0, give_up - loop.time()))
-        return [
-            record
-            for record in self.enqueued()
-            if not record.status.is_live and record.task_id not in before
-        ]
-
-    async def _settle(self, service: TaskService, give_up: float) -> None:
-        """Let the loop run until every task in flight waits on the fake clock or on a slot
-        held by one that does, and nothing else moves."""
-        loop = asyncio.get_running_loop()
-        last: object = None
-        quiet = 0
-        for _ in range(_MAX_TURNS):
-            await asyncio.sleep(0)
-            await service.scheduler.settle()
-            state = self._state(service)
-            if state != last:
-                last, quiet = state, 0
-                continue
-            quiet += 1
-            if quiet < _QUIET_TURNS:
-                continue
-            working = self._working(service)
-            if not working:
-                return
-            if loop.time() > give_up:
-                raise TasksDidNotSettle(self._stuck_message(working))
-            await asyncio.sleep(_POLL)
-            quiet = 0
-        raise TasksDidNotSettle(
-            f"the event loop never came to rest after {_MAX_TURNS} turns "
-            f"(now {self.clock.now().isoformat()}): {self._in_flight_names(service)}"
+        driver = ClockDriver(
+            service, self._recorder(), self.clock, timeout=self.timeout, max_steps=self.max_steps
         )
-
-    def _state(self, service: TaskService) -> object:
-        return (
-            self._recorder().revision,
-            tuple(service.dispatcher.in_flight_tasks()),
-            self.clock.sleeping,
-        )
-
-    def _working(self, service: TaskService) -> dict[str, asyncio.Task[None]]:
-        """Tasks in flight that neither sleep on the fake clock nor wait for a slot."""
-        parked = set(self.clock.wake_times())
-        working = {}
-        for task_id, driver in service.dispatcher.in_flight_tasks().items():
-            if driver in parked or driver.done():
-                continue
-            record = service.recorder.store.get(task_id)
-            if record is not None and record.status is TaskStatus.PENDING:
-                continue  # waiting for a slot (max_concurrent_tasks)
-            working[task_id] = driver
-        return working
-
-    async def _schedule_wakes(self, service: TaskService) -> list[datetime]:
-        # The next periodic slot, and the next one-off run read from the kit's own memory
-        # storage: the scheduler's periodic re-reads of storage (made for runs other
-        # instances store) need no stop of their own, so a long jump stays a few steps.
-        wakes = [service.scheduler.periodic.next_wake()]
-        upcoming = await service.storage.one_offs_due(_END_OF_TIME, limit=1)
-        wakes += [run.run_at for run in upcoming]
-        return [moment for moment in wakes if moment is not None]
-
-    def _stuck_message(self, working: dict[str, asyncio.Task[None]]) -> str:
-        names = []
-        for task_id in working:
-            record = self.service.recorder.store.get(task_id)
-            names.append(f"{record.func_name if record else '?'} ({task_id})")
-        return (
-            f"tasks still working after {self.timeout:g}s of real time: {', '.join(names)}. "
-            "Under taskflow_test() only the fake clock moves for free; a task awaiting "
-            "something else (a network call, an event nobody sets, time.sleep in a thread) "
-            "must finish on its own within the kit's timeout"
-        )
-
-    def _in_flight_names(self, service: TaskService) -> str:
-        ids = list(service.dispatcher.in_flight_tasks())
-        if not ids:
-            return "no task in flight"
-        records = [service.recorder.store.get(task_id) for task_id in ids]
-        return "in flight: " + ", ".join(
-            f"{record.func_name} ({record.task_id}, {record.status.value}, attempt "
-            f"{record.attempt})"
-            for record in records
-            if record is not None
-        )
-
-    # -- helpers ------------------------------------------------------------------------
+        return await driver.run(until)
 
     def _active(self) -> TaskflowContainer:
         if self._container is None:
