@@ -53,6 +53,10 @@ class Dispatcher:
         """Tasks dispatched and not finished (waiting for a slot or running)."""
         return len(self._active)
 
+    def in_flight_tasks(self) -> dict[str, asyncio.Task[None]]:
+        """The asyncio task driving each task in flight, by task id (a copy)."""
+        return dict(self._active)
+
     def is_dispatched(self, task_id: str) -> bool:
         """Whether ``task_id`` is waiting for a slot or running here."""
         return task_id in self._active

@@ -24,7 +24,10 @@ class FakeClock:
         self._now = start.astimezone(timezone.utc)
         self._monotonic = 0.0
         self.auto_advance = auto_advance
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        # (deadline on the monotonic scale, arrival order, the sleeper's future, its task)
+        self._sleepers: list[
+            tuple[float, int, asyncio.Future[None], asyncio.Task[object] | None]
+        ] = []
         self._order = itertools.count()
         #: Every duration passed to :meth:`sleep`, in call order.
         self.sleeps: list[float] = []
@@ -45,7 +48,9 @@ class FakeClock:
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._monotonic + seconds, next(self._order), future))
+        owner = asyncio.current_task()
+        deadline = self._monotonic + seconds
+        heapq.heappush(self._sleepers, (deadline, next(self._order), future, owner))
         await future
 
     def advance(self, seconds: float) -> None:
@@ -55,11 +60,33 @@ class FakeClock:
         self._monotonic += seconds
         self._now += timedelta(seconds=seconds)
         while self._sleepers and self._sleepers[0][0] <= self._monotonic:
-            _, _, future = heapq.heappop(self._sleepers)
+            future = heapq.heappop(self._sleepers)[2]
             if not future.done():
                 future.set_result(None)
+
+    def advance_to(self, moment: datetime) -> None:
+        """Move time forward to ``moment`` (timezone-aware), waking sleepers that are due.
+
+        Raises:
+            ValueError: ``moment`` is naive or earlier than :meth:`now`.
+        """
+        if moment.tzinfo is None:
+            raise ValueError("advance_to() needs a timezone-aware datetime")
+        seconds = (moment - self._now).total_seconds()
+        if seconds < 0:
+            raise ValueError(f"time cannot go backwards (now {self._now.isoformat()})")
+        self.advance(seconds)
 
     @property
     def sleeping(self) -> int:
         """Number of coroutines waiting in :meth:`sleep`."""
-        return sum(1 for _, _, future in self._sleepers if not future.done())
+        return sum(1 for sleeper in self._sleepers if not sleeper[2].done())
+
+    def wake_times(self) -> dict[asyncio.Task[object] | None, datetime]:
+        """When each asyncio task now waiting in :meth:`sleep` is due to wake (``None`` keys
+        sleepers outside any task)."""
+        found: dict[asyncio.Task[object] | None, datetime] = {}
+        for deadline, _, future, owner in sorted(self._sleepers):
+            if not future.done() and owner not in found:
+                found[owner] = self._now + timedelta(seconds=deadline - self._monotonic)
+        return found

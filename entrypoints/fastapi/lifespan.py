@@ -29,7 +29,7 @@ def attach_to_app(app: FastAPI, manager: TaskManager) -> None:
     app.router.lifespan_context = _wrap_lifespan(app.router.lifespan_context, manager)
     install_error_responses(app)
     try:
-        app.add_middleware(RequestTaskGuard, service=manager.service)
+        app.add_middleware(RequestTaskGuard, service=lambda: manager.service)
     except RuntimeError:
         _log.warning(
             "init_app() was called after the app started; new tasks will be committed in the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,15 +38,17 @@ class RequestTaskGuard:
     request cancelled by a stopping server leaves its tasks pending, for recovery.
     """
 
-    def __init__(self, app: ASGIApp, service: TaskService) -> None:
+    def __init__(self, app: ASGIApp, service: TaskService | Callable[[], TaskService]) -> None:
         self.app = app
+        # A callable is asked per request, so a replaced service (the testing kit swaps the
+        # manager's for one on memory storage) is the one this request uses.
         self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        service = self.service
+        service = self.service if isinstance(self.service, TaskService) else self.service()
         writer = service.recorder.writer
         durable = service.storage.durable
         deferred: list[str] = []

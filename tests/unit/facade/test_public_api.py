@@ -65,3 +65,18 @@ def test_worker_processes_do_not_import_the_web_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert output.split() == ["False", "False"]
+
+
+def test_the_testing_kit_is_public_and_importing_the_package_stays_cheap() -> None:
+    from fastapi_taskflow.testing import FakeClock, TaskflowKit, TasksDidNotSettle, taskflow_test
+
+    assert issubclass(TasksDidNotSettle, AssertionError)
+    assert callable(taskflow_test) and TaskflowKit and FakeClock
+    code = (
+        "import sys, fastapi_taskflow; "
+        "print('pytest' in sys.modules, 'fastapi_taskflow.testing' in sys.modules)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.split() == ["False", "False"]

@@ -50,3 +50,33 @@ async def test_system_clock_is_utc_aware() -> None:
     now = SystemClock().now()
     assert now.tzinfo is not None and now.utcoffset() is not None
     assert now.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+async def test_advance_to_moves_to_a_moment_and_refuses_the_past() -> None:
+    clock = FakeClock(datetime(2026, 5, 1, tzinfo=timezone.utc), auto_advance=False)
+    clock.advance_to(datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc))
+    assert clock.monotonic() == 7200
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance_to(datetime(2026, 5, 1, 1, 0, tzinfo=timezone.utc))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock.advance_to(datetime(2026, 5, 2))
+
+
+async def test_wake_times_name_each_sleeping_task_and_its_deadline() -> None:
+    start = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    clock = FakeClock(start, auto_advance=False)
+    first = asyncio.create_task(clock.sleep(30))
+    second = asyncio.create_task(clock.sleep(10))
+    await asyncio.sleep(0)
+    clock.advance(5)
+
+    assert clock.wake_times() == {
+        first: datetime(2026, 5, 1, 0, 0, 30, tzinfo=timezone.utc),
+        second: datetime(2026, 5, 1, 0, 0, 10, tzinfo=timezone.utc),
+    }
+    clock.advance(5)
+    await second
+    assert list(clock.wake_times()) == [first]
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    assert clock.wake_times() == {}
