@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         LoggerChain,
         StdoutLogger,
     )
+    from fastapi_taskflow.adapters.observers.prometheus_observer import PrometheusObserver
     from fastapi_taskflow.application.registry import TaskRegistry
     from fastapi_taskflow.application.task_log import get_task_context, task_log
     from fastapi_taskflow.application.task_store import TaskStore
@@ -61,6 +62,8 @@ _EXPORTS: dict[str, str] = {
     "LoggerChain": "fastapi_taskflow.adapters.observers",
     "ManagedBackgroundTasks": "fastapi_taskflow.entrypoints.fastapi.managed_tasks",
     "MissedSlots": "fastapi_taskflow.domain.schedule",
+    # Needs the optional prometheus-client package, so it is only imported when asked for.
+    "PrometheusObserver": "fastapi_taskflow.adapters.observers.prometheus_observer",
     "RetryPolicy": "fastapi_taskflow.domain.retry",
     "ScheduledOnce": "fastapi_taskflow.domain.scheduled_once",
     "ScheduleEntry": "fastapi_taskflow.domain.schedule",
@@ -95,6 +98,7 @@ __all__ = [
     "LoggerChain",
     "ManagedBackgroundTasks",
     "MissedSlots",
+    "PrometheusObserver",
     "RetryPolicy",
     "ScheduleEntry",
     "ScheduledOnce",
