@@ -207,3 +207,17 @@ async def test_two_managers_in_one_process_keep_their_own_metrics() -> None:
 
     assert finished(other) == 0
     assert not [key for key in other if dict(key[1]).get("function") == "quick"]
+
+
+async def test_a_scrape_can_ask_for_some_series_only() -> None:
+    subject = App()
+
+    async with serve(subject.app) as client:
+        response = await client.get("/metrics", params={"name[]": "taskflow_queue_depth"})
+
+    names = {
+        sample.name
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    assert names == {"taskflow_queue_depth"}
