@@ -8,16 +8,25 @@ from collections.abc import Iterable
 
 import httpx
 import pytest
+from dependency_injector import providers
 from fastapi import Depends, FastAPI
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from fastapi_taskflow import ManagedBackgroundTasks, PrometheusObserver, TaskAdmin, TaskManager
+from fastapi_taskflow import (
+    LifecycleEvent,
+    ManagedBackgroundTasks,
+    PrometheusObserver,
+    TaskAdmin,
+    TaskManager,
+    TaskObserver,
+)
+from fastapi_taskflow.application.observer_feed import ObserverFeed
 
-from .conftest import serve, wait_for_status, wait_until
+from .conftest import serve, wait_for_record, wait_for_status, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -221,3 +230,60 @@ async def test_a_scrape_can_ask_for_some_series_only() -> None:
         for sample in family.samples
     }
     assert names == {"taskflow_queue_depth"}
+
+
+async def test_queue_depth_stays_exact_when_observer_events_are_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unblock = asyncio.Event()
+
+    class Stalled(TaskObserver):
+        """Holds up delivery, so events pile up and the oldest are dropped."""
+
+        async def on_lifecycle(self, event: LifecycleEvent) -> None:
+            await unblock.wait()
+
+    metrics = PrometheusObserver(registry=CollectorRegistry())
+    manager = TaskManager(loggers=[Stalled(), metrics], max_concurrent_tasks=5)
+    container = manager.container
+    container.feed.override(providers.Singleton(ObserverFeed, container.observer, max_backlog=3))
+    gate = asyncio.Event()
+    running = 0
+
+    @manager.task()
+    async def held() -> None:
+        nonlocal running
+        running += 1
+        await gate.wait()
+
+    def registry_samples() -> Samples:
+        text = generate_latest(metrics.registry).decode()
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    await manager.startup()
+    try:
+        task_ids = [manager.add_task(held) for _ in range(20)]
+        await wait_until(lambda: running == 5, "five tasks hold the five slots")
+        while_held = registry_samples()
+        gate.set()
+        for task_id in task_ids:
+            await wait_for_record(manager, task_id)
+        after = registry_samples()
+        unblock.set()
+    finally:
+        await manager.shutdown()
+
+    assert depth(while_held, "running") == 5
+    assert depth(while_held, "pending") == 15
+    assert depth(after, "running") == 0
+    assert depth(after, "pending") == 0
+    # The counters are fed by events, and many were dropped on the way.
+    queued = value(
+        registry_samples(), "taskflow_tasks_queued_total", function="held", queue="default"
+    )
+    assert queued is not None and queued < 20
+    assert "events were dropped" in caplog.text

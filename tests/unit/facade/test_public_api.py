@@ -65,3 +65,24 @@ def test_worker_processes_do_not_import_the_web_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert output.split() == ["False", "False"]
+
+
+def test_the_prometheus_extra_is_needed_only_by_the_prometheus_observer() -> None:
+    # A manager with observers of every built-in kind works without prometheus-client; asking
+    # for PrometheusObserver then names the extra to install.
+    code = (
+        "import sys; sys.modules['prometheus_client'] = None\n"
+        "from fastapi_taskflow import InMemoryLogger, TaskManager\n"
+        "TaskManager(loggers=[InMemoryLogger()])\n"
+        "try:\n"
+        "    from fastapi_taskflow import PrometheusObserver\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == (
+        'PrometheusObserver needs the prometheus-client package: pip install "fastapi-taskflow'
+        '[prometheus]"'
+    )
