@@ -63,6 +63,9 @@ class PrometheusObserver(TaskObserver):
             these names.
     """
 
+    #: The default upper bounds of the duration histogram, from 10 ms to an hour, in seconds.
+    DEFAULT_BUCKETS: tuple[float, ...] = DEFAULT_DURATION_BUCKETS
+
     def __init__(
         self,
         *,

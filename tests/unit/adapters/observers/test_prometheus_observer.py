@@ -258,6 +258,17 @@ async def test_custom_buckets_are_the_histogram_bounds(registry: CollectorRegist
     assert bounds == sorted(["1.0", "60.0", "+Inf"])
 
 
+def test_the_default_buckets_span_ten_milliseconds_to_an_hour_and_can_be_extended() -> None:
+    default = PrometheusObserver(registry=CollectorRegistry())
+    longer = PrometheusObserver(
+        registry=CollectorRegistry(), buckets=[*PrometheusObserver.DEFAULT_BUCKETS, 7200]
+    )
+
+    assert default.buckets == PrometheusObserver.DEFAULT_BUCKETS
+    assert (default.buckets[0], default.buckets[-1]) == (0.01, 3600.0)
+    assert longer.buckets[-2:] == (3600.0, 7200.0)
+
+
 @pytest.mark.parametrize(
     ("buckets", "message"),
     [
