@@ -42,6 +42,7 @@ from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.entrypoints.storage_selection import build_broadcast, build_storage
 from fastapi_taskflow.ports.cipher import Cipher
 from fastapi_taskflow.ports.execution import Executor
+from fastapi_taskflow.ports.live_tasks import LiveTasks, LiveTasksObserver
 from fastapi_taskflow.ports.observers import TaskObserver
 from fastapi_taskflow.ports.serializer import Serializer
 from fastapi_taskflow.ports.storage import TaskStorage
@@ -73,8 +74,13 @@ def build_observer(
     log_file_backup_count: int,
     log_file_mode: str,
     log_lifecycle: bool,
+    live_tasks: LiveTasks | None = None,
 ) -> LoggerChain | None:
-    """The observer chain, or ``None`` when nothing observes tasks."""
+    """The observer chain, or ``None`` when nothing observes tasks.
+
+    Observers that report on the live tasks (``LiveTasksObserver``) are bound to
+    ``live_tasks`` here, so users never connect them by hand.
+    """
     observers = list(loggers or [])
     for observer in observers:
         if not isinstance(observer, TaskObserver):
@@ -93,6 +99,9 @@ def build_observer(
                     log_lifecycle=log_lifecycle,
                 )
             )
+    if live_tasks is not None:
+        # Last, so a manager that failed to build leaves its observers free for the next.
+        bind_live_tasks(observers, live_tasks)
     return LoggerChain(observers) if observers else None
 
 
@@ -109,6 +118,13 @@ def build_tracing(loggers: Sequence[TaskObserver] | None) -> AttemptTracing:
             "each attempt runs inside one span"
         )
     return AttemptTracing(tracers[0] if tracers else None)
+
+
+def bind_live_tasks(observers: Sequence[TaskObserver], live_tasks: LiveTasks) -> None:
+    """Give every observer that wants them (chains included) the manager's live tasks."""
+    for observer in _flattened(observers):
+        if isinstance(observer, LiveTasksObserver):
+            observer.bind_live_tasks(live_tasks)
 
 
 def _flattened(observers: Sequence[TaskObserver]) -> list[TaskObserver]:
@@ -148,6 +164,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
     broadcast = providers.Singleton(
         build_broadcast, config.storage_url, instance_id, config.storage_options
     )
+    store = providers.Singleton(TaskStore, config.recent_limit)
     observer = providers.Singleton(
         build_observer,
         config.loggers,
@@ -156,6 +173,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         config.log_file_backup_count,
         config.log_file_mode,
         config.log_lifecycle,
+        live_tasks=store,
     )
     tracing = providers.Singleton(build_tracing, config.loggers)
     executors = providers.Singleton(
@@ -166,7 +184,6 @@ class TaskflowContainer(containers.DeclarativeContainer):
     )
 
     registry = providers.Singleton(TaskRegistry, executors)
-    store = providers.Singleton(TaskStore, config.recent_limit)
     bridge = providers.Singleton(LoopBridge)
     writer = providers.Singleton(
         WriteBehind, storage, clock, max_backlog=config.max_storage_backlog

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         StdoutLogger,
     )
     from fastapi_taskflow.adapters.observers.opentelemetry_observer import OpenTelemetryObserver
+    from fastapi_taskflow.adapters.observers.prometheus_observer import PrometheusObserver
     from fastapi_taskflow.application.registry import TaskRegistry
     from fastapi_taskflow.application.task_log import get_task_context, task_log
     from fastapi_taskflow.application.task_store import TaskStore
@@ -65,6 +66,8 @@ _EXPORTS: dict[str, str] = {
     "MissedSlots": "fastapi_taskflow.domain.schedule",
     # Needs the opentelemetry extra; importing it without raises an ImportError saying so.
     "OpenTelemetryObserver": "fastapi_taskflow.adapters.observers.opentelemetry_observer",
+    # Needs the optional prometheus-client package, so it is only imported when asked for.
+    "PrometheusObserver": "fastapi_taskflow.adapters.observers.prometheus_observer",
     "Provenance": "fastapi_taskflow.domain.provenance",
     "RetryPolicy": "fastapi_taskflow.domain.retry",
     "ScheduledOnce": "fastapi_taskflow.domain.scheduled_once",
@@ -101,6 +104,7 @@ __all__ = [
     "ManagedBackgroundTasks",
     "MissedSlots",
     "OpenTelemetryObserver",
+    "PrometheusObserver",
     "Provenance",
     "RetryPolicy",
     "ScheduleEntry",

@@ -80,3 +80,24 @@ def test_the_testing_kit_is_public_and_importing_the_package_stays_cheap() -> No
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert output.split() == ["False", "False"]
+
+
+def test_the_prometheus_extra_is_needed_only_by_the_prometheus_observer() -> None:
+    # A manager with observers of every built-in kind works without prometheus-client; asking
+    # for PrometheusObserver then names the extra to install.
+    code = (
+        "import sys; sys.modules['prometheus_client'] = None\n"
+        "from fastapi_taskflow import InMemoryLogger, TaskManager\n"
+        "TaskManager(loggers=[InMemoryLogger()])\n"
+        "try:\n"
+        "    from fastapi_taskflow import PrometheusObserver\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == (
+        'PrometheusObserver needs the prometheus-client package: pip install "fastapi-taskflow'
+        '[prometheus]"'
+    )
