@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dependency_injector import containers, providers
@@ -39,6 +39,7 @@ from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.application.write_behind import WriteBehind
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
+from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.entrypoints.storage_selection import build_broadcast, build_storage
 from fastapi_taskflow.ports.cipher import Cipher
 from fastapi_taskflow.ports.execution import Executor
@@ -127,6 +128,21 @@ def bind_live_tasks(observers: Sequence[TaskObserver], live_tasks: LiveTasks) ->
             observer.bind_live_tasks(live_tasks)
 
 
+class ProvidedLiveTasks:
+    """The live tasks of the store the container provides at the moment of asking.
+
+    Observers are bound once, when the manager is built; reading through the provider
+    rather than holding the store keeps them right while the testing kit lays its own
+    container (and store) over the manager's.
+    """
+
+    def __init__(self, store: Callable[[], TaskStore]) -> None:
+        self._store = store
+
+    def live(self) -> list[TaskRecord]:
+        return self._store().live()
+
+
 def _flattened(observers: Sequence[TaskObserver]) -> list[TaskObserver]:
     found: list[TaskObserver] = []
     for observer in observers:
@@ -173,7 +189,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         config.log_file_backup_count,
         config.log_file_mode,
         config.log_lifecycle,
-        live_tasks=store,
+        live_tasks=providers.Factory(ProvidedLiveTasks, store.provider),
     )
     tracing = providers.Singleton(build_tracing, config.loggers)
     executors = providers.Singleton(

@@ -53,7 +53,8 @@ from fastapi_taskflow.ports.storage import TaskQuery
 def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
     """Routes relative to the admin path (``""`` is the path itself)."""
     router = APIRouter()
-    service = manager.service
+    # Routes ask the manager for its service on every request rather than holding one: the
+    # testing kit swaps the service (and its storage) for a test's duration.
 
     @router.get(
         "",
@@ -121,9 +122,9 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
             request_id=request_id,
             principal=principal,
         )
-        await service.ready()
+        await manager.service.ready()
         try:
-            page = await service.queries.page(query, limit=limit, cursor=cursor)
+            page = await manager.service.queries.page(query, limit=limit, cursor=cursor)
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         _link_next_page(request, response, page.next_cursor)
@@ -131,8 +132,8 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
 
     @router.get("/metrics", response_model=MetricsOut, summary="Counts and durations")
     async def metrics() -> MetricsOut:
-        await service.ready()
-        return MetricsOut.of(await service.queries.metrics())
+        await manager.service.ready()
+        return MetricsOut.of(await manager.service.queries.metrics())
 
     @router.get(
         "/metrics/activity",
@@ -155,8 +156,8 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
     async def durations(
         func_name: Annotated[str | None, Query(description="Only this function.")] = None,
     ) -> DurationHistogramOut:
-        await service.ready()
-        return DurationHistogramOut.of(await service.queries.duration_histogram(func_name))
+        await manager.service.ready()
+        return DurationHistogramOut.of(await manager.service.queries.duration_histogram(func_name))
 
     @router.get("/charts/activity.svg", include_in_schema=False)
     async def activity_chart(
@@ -174,17 +175,17 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
 
     @router.get("/charts/durations.svg", include_in_schema=False)
     async def durations_chart(func_name: str | None = None) -> Response:
-        await service.ready()
-        chart = durations_svg(await service.queries.duration_histogram(func_name))
+        await manager.service.ready()
+        chart = durations_svg(await manager.service.queries.duration_histogram(func_name))
         return Response(chart, media_type=SVG, headers=_CHART_HEADERS)
 
     async def _activity(since: str, buckets: int, func_name: str | None) -> Activity:
         span = _parse_since(since)
         if span is None:
             raise HTTPException(status_code=400, detail="since must be a span such as 24h or 7d")
-        await service.ready()
-        window = trailing_window(service.clock.now(), span, buckets)
-        return await service.queries.activity(window, func_name)
+        await manager.service.ready()
+        window = trailing_window(manager.service.clock.now(), span, buckets)
+        return await manager.service.queries.activity(window, func_name)
 
     @router.get(
         "/schedules",
@@ -192,12 +193,12 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         summary="Periodic entries: trigger, next and last run; one-off runs waiting",
     )
     async def schedules() -> SchedulesOut:
-        return SchedulesOut.of(await service.schedules())
+        return SchedulesOut.of(await manager.service.schedules())
 
     @router.get("/functions", response_model=list[FunctionOut], summary="Registered tasks")
     async def functions() -> list[FunctionOut]:
-        periodic = service.scheduler.periodic
-        return [FunctionOut.of(task, periodic.get(task.name)) for task in service.registry]
+        periodic = manager.service.scheduler.periodic
+        return [FunctionOut.of(task, periodic.get(task.name)) for task in manager.service.registry]
 
     @router.get(
         "/audit",
@@ -216,10 +217,10 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
             str | None, Query(description="X-Next-Cursor of the previous page.")
         ] = None,
     ) -> list[AuditEntryOut]:
-        await service.ready()
+        await manager.service.ready()
         query = AuditQuery(action=action, actor=actor, task_id=task_id)
         try:
-            page = await service.operator.audit.page(query, limit=limit, cursor=cursor)
+            page = await manager.service.operator.audit.page(query, limit=limit, cursor=cursor)
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         _link_next_page(request, response, page.next_cursor)
@@ -232,9 +233,9 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         summary="Retry the listed tasks; those that cannot be are reported, not refused",
     )
     async def bulk_retry(body: BulkRetryIn, request: Request) -> BulkRetryOut:
-        await service.ready()
+        await manager.service.ready()
         try:
-            outcome = await service.operator.retry_many(
+            outcome = await manager.service.operator.retry_many(
                 body.task_ids, actor=principal_of(request), provenance=request_provenance()
             )
         except TimeoutError as exc:
@@ -266,9 +267,9 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         ] = None,
     ) -> BulkRetryOut:
         window = _parse_since(since)
-        await service.ready()
+        await manager.service.ready()
         try:
-            outcome = await service.operator.retry_window(
+            outcome = await manager.service.operator.retry_window(
                 since=window,
                 func_name=func_name,
                 statuses=status or DEAD_LETTER_STATUSES,
@@ -292,9 +293,11 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         value: Annotated[int, Query(ge=0, description="How many units back.")],
         unit: Annotated[HistoryUnit, Query(description="`min`, `hour` or `day`.")],
     ) -> HistoryDeletedOut:
-        await service.ready()
+        await manager.service.ready()
         older_than = _window(value, unit.span, "value")
-        deleted = await service.operator.delete_history(older_than, actor=principal_of(request))
+        deleted = await manager.service.operator.delete_history(
+            older_than, actor=principal_of(request)
+        )
         return HistoryDeletedOut(deleted=deleted.deleted, cutoff=deleted.cutoff)
 
     @router.get(
@@ -304,8 +307,8 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         summary="One task",
     )
     async def get_task(task_id: str) -> TaskOut:
-        await service.ready()
-        record = await service.queries.get(task_id)
+        await manager.service.ready()
+        record = await manager.service.queries.get(task_id)
         if record is None:
             raise HTTPException(status_code=404, detail=f"no task with id {task_id!r}")
         return TaskOut.of(record, include_args=display_func_args)
@@ -321,9 +324,9 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
         summary="Cancel a pending or running task",
     )
     async def cancel_task(task_id: str, request: Request) -> CancelOut:
-        await service.ready()
+        await manager.service.ready()
         try:
-            record = await service.operator.cancel(task_id, actor=principal_of(request))
+            record = await manager.service.operator.cancel(task_id, actor=principal_of(request))
         except InvalidTransition as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         except TaskNotFound:
@@ -351,10 +354,10 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
     async def retry_task(
         task_id: str, request: Request, edits: Annotated[ReplayIn | None, Body()] = None
     ) -> RetryOut:
-        await service.ready()
+        await manager.service.ready()
         try:
             replay = None if edits is None else ReplayEdits(kwargs=edits.kwargs, tags=edits.tags)
-            retried = await service.operator.retry(
+            retried = await manager.service.operator.retry(
                 task_id,
                 replay,
                 actor=principal_of(request),
