@@ -481,12 +481,14 @@ class TaskService:
         cutoff = retention_cutoff(self.clock.now(), days)
         self.recorder.store.drop_finished_before(cutoff)
         if not await self._locks.acquire(RETENTION_LOCK, self.instance_id, RETENTION_LOCK_TTL):
+            _log.debug("retention skipped by %s: another instance is pruning", self.instance_id)
             return 0
         try:
             await self.recorder.writer.flush()
             deleted = await self.storage.delete_finished_before(cutoff)
         finally:
             await self._locks.release(RETENTION_LOCK, self.instance_id)
+        _log.debug("retention run by %s deleted %d tasks", self.instance_id, deleted)
         if deleted:
             _log.info("retention removed %d finished tasks that ended before %s", deleted, cutoff)
             await self.operator.audit.record(
