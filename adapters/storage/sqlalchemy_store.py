@@ -291,9 +291,10 @@ class SqlAlchemyTaskStorage:
                 await connection.execute(
                     delete(idempotency_keys).where(idempotency_keys.c.task_id.in_(doomed))
                 )
-                result = await connection.execute(
-                    delete(tasks).where(tasks.c.task_id.in_(doomed), *finished)
-                )
+                # By key alone: with the status condition repeated, SQLite plans the delete
+                # on the status index and scans it (twenty times slower on 100k rows).
+                # Finished tasks never become unfinished again, so the ids stay valid.
+                result = await connection.execute(delete(tasks).where(tasks.c.task_id.in_(doomed)))
             deleted += int(result.rowcount)
             if len(doomed) < _DELETE_BATCH:
                 return deleted
