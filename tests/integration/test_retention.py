@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -49,7 +50,9 @@ async def seed(url: str, now: datetime) -> None:
 def instance(url: str) -> tuple[TaskManager, FastAPI]:
     # A short lease makes the maintenance tick (a third of it), and so the first retention
     # run, come a fraction of a second after start-up.
-    manager = TaskManager(storage_url=url, retention_days=30, lease_ttl=0.3)
+    manager = TaskManager(
+        storage_url=url, retention_days=30, lease_ttl=0.3, retention_interval=0.2
+    )
     app = FastAPI()
     TaskAdmin(app, manager)
     return manager, app
@@ -63,13 +66,17 @@ async def test_two_instances_prune_on_schedule_and_exactly_one_deletes(
     (first, first_app), (second, second_app) = instance(shared_store), instance(shared_store)
     ids = {first.service.instance_id, second.service.instance_id}
 
-    def pruned_by() -> set[str]:
-        runs = set()
+    def retention_runs() -> list[str]:
+        """The instance of each retention run so far, in order."""
+        runs = []
         for record in caplog.records:
             message = record.getMessage()
             if message.startswith(("retention run by ", "retention skipped by ")):
-                runs.add(message.split()[3].rstrip(":"))
+                runs.append(message.split()[3].rstrip(":"))
         return runs
+
+    def pruned_by() -> set[str]:
+        return set(retention_runs())
 
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(serve(first_app))
@@ -81,6 +88,17 @@ async def test_two_instances_prune_on_schedule_and_exactly_one_deletes(
 
         await wait_until(only_recent_left, "the old history to be deleted")
         await wait_until(lambda: pruned_by() == ids, "both instances to run retention")
+        audit: list[dict[str, Any]] = []
+
+        async def audited() -> bool:
+            response = await client.get("/tasks/audit", params={"action": "retention"})
+            audit[:] = response.json()
+            return bool(audit)
+
+        await wait_until(audited, "the deletion to be audited")
+        # Both instances keep running retention; none finds anything more to delete.
+        runs = len(retention_runs())
+        await wait_until(lambda: len(retention_runs()) > runs + 4, "more retention runs")
         audit = (await client.get("/tasks/audit", params={"action": "retention"})).json()
 
     (entry,) = audit
