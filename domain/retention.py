@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 #: Seconds between two retention runs unless configured otherwise (six hours).
 DEFAULT_RETENTION_INTERVAL = 6 * 3600.0
 
-#: Largest ``retention_days`` accepted: beyond it the cut-off would fall before year 1.
-MAX_RETENTION_DAYS = 700_000.0
+#: Largest ``retention_days`` accepted (about a century), so the cut-off stays within every
+#: store's range of dates (MySQL's starts at year 1000).
+MAX_RETENTION_DAYS = 36_500.0
 
 
 def checked_retention_days(value: float | None) -> float | None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from fastapi_taskflow import TaskAdmin, TaskManager
 
-BAD_DAYS = [0, -3, math.nan, math.inf, True, "30"]
+BAD_DAYS = [0, -3, math.nan, math.inf, True, "30", 36_501]
 
 
 @pytest.mark.parametrize("bad", BAD_DAYS)
