@@ -5,16 +5,19 @@ configured key can open fails with a clear error instead of breaking the API."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
+from dependency_injector import providers
 from fastapi import FastAPI
 
 from fastapi_taskflow import TaskAdmin, TaskManager
+from fastapi_taskflow.adapters.clock import SystemClock
 
-from .conftest import serve, wait_for_status
+from .conftest import serve, wait_for_status, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +39,28 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     drop_task_tables(url)
 
 
+class LaterClock(SystemClock):
+    """The system clock, read two hours ahead: a restart that happens after a one-off run's
+    time, without waiting for it."""
+
+    def now(self) -> datetime:
+        return super().now() + timedelta(hours=2)
+
+
 class Deployment:
     """One start of the app with a given list of keys."""
 
-    def __init__(self, url: str, keys: list[bytes], received: list[tuple[str, Any]]) -> None:
+    def __init__(
+        self,
+        url: str,
+        keys: list[bytes],
+        received: list[tuple[str, Any]],
+        *,
+        clock: SystemClock | None = None,
+    ) -> None:
         self.manager = TaskManager(storage_url=url, encrypt_args_key=keys)
+        if clock is not None:
+            self.manager.container.clock.override(providers.Object(clock))
         self.app = FastAPI()
         TaskAdmin(self.app, self.manager, display_func_args=True)
 
@@ -84,12 +104,29 @@ async def test_rotation_keeps_old_tasks_readable_and_new_ones_on_the_new_key(
         await wait_for_status(client, failed, ["failed"])
         pending_a = first.accept_without_running("pending-under-a", secret)
         assert Fernet(key_a).decrypt(await first.stored_payload(pending_a))
+        await first.manager.schedule_once(
+            first.remember,
+            "one-off-under-a",
+            secret=secret,
+            run_at=datetime.now(timezone.utc) + timedelta(hours=1),
+            run_key="rotation",
+        )
     assert received == [("failed-under-a", secret)]
 
-    # Restarted with [B, A]: the old tasks are read with A; new ones are written with B.
-    second = Deployment(store_url, [key_b, key_a], received)
+    # Restarted with [B, A], after the one-off run's time: the old tasks and the stored run
+    # are read with A; new tasks are written with B.
+    second = Deployment(store_url, [key_b, key_a], received, clock=LaterClock())
     async with serve(second.app) as client:
         await wait_for_status(client, pending_a)
+        one_off: list[str] = []
+
+        async def one_off_started() -> bool:
+            page = await client.get("/tasks", params={"func_name": "remember"})
+            one_off[:] = [task["task_id"] for task in page.json() if task["task_id"] != pending_a]
+            return bool(one_off)
+
+        await wait_until(one_off_started, "the one-off run stored under A to start")
+        await wait_for_status(client, one_off[0])
         retried = await client.post(f"/tasks/{failed}/retry")
         assert retried.status_code == 200, retried.text
         await wait_for_status(client, retried.json()["task"]["task_id"], ["failed"])
@@ -100,11 +137,8 @@ async def test_rotation_keeps_old_tasks_readable_and_new_ones_on_the_new_key(
         with pytest.raises(InvalidToken):
             Fernet(key_a).decrypt(token)
         pending_b = second.accept_without_running("pending-under-b", secret)
-    assert received[1:] == [
-        ("pending-under-a", secret),
-        ("failed-under-a", secret),
-        ("new-under-b", secret),
-    ]
+    assert sorted(received[1:3]) == [("one-off-under-a", secret), ("pending-under-a", secret)]
+    assert received[3:] == [("failed-under-a", secret), ("new-under-b", secret)]
 
     # Restarted with C alone, B dropped too early: that task fails, and says why.
     third = Deployment(store_url, [key_c], received)
