@@ -13,7 +13,7 @@ from fastapi_taskflow.application.attempt_tracing import AttemptTracing
 from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.registry import RegisteredTask, TaskRegistry
 from fastapi_taskflow.application.task_scope import RecordScope
-from fastapi_taskflow.domain.errors import FunctionNotRegistered
+from fastapi_taskflow.domain.errors import FunctionNotRegistered, UnreadableArguments
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.execution import Invocation
@@ -70,6 +70,11 @@ class TaskRunner:
             return
         try:
             args, kwargs = self._codec.arguments(record)
+        except UnreadableArguments as exc:
+            # A configuration problem, not a bug: the stack would only show our own frames.
+            record.fail(self._clock.now(), describe_error(exc))
+            self._recorder.changed(record)
+            return
         except Exception as exc:
             record.fail(
                 self._clock.now(),

@@ -7,7 +7,7 @@ import contextvars
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi_taskflow.application.cancel import cancel_task
@@ -26,6 +26,12 @@ from fastapi_taskflow.domain.audit import AuditAction, AuditEntry
 from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.limits import check_length
+from fastapi_taskflow.domain.retention import (
+    DEFAULT_RETENTION_INTERVAL,
+    checked_retention_days,
+    checked_retention_interval,
+    retention_cutoff,
+)
 from fastapi_taskflow.domain.schedule import ScheduleEntry
 from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
@@ -41,8 +47,10 @@ _log = logging.getLogger("fastapi_taskflow")
 
 #: Seconds an instance stays "alive" without renewing its lease (renewed every third of it).
 DEFAULT_LEASE_TTL = 30.0
-#: How often retention pruning runs when ``retention_days`` is set.
-RETENTION_INTERVAL = 6 * 3600.0
+#: How often retention pruning runs when ``retention_days`` is set (unless configured).
+RETENTION_INTERVAL = DEFAULT_RETENTION_INTERVAL
+#: Longest a retention run may hold its lock should its instance die in the middle of it.
+RETENTION_LOCK_TTL = 600.0
 #: Lock names of duties one instance performs for all.
 RECOVERY_LOCK = "taskflow:recovery"
 RETENTION_LOCK = "taskflow:retention"
@@ -79,6 +87,7 @@ class TaskService:
         process_shutdown_timeout: float = 30.0,
         thread_shutdown_timeout: float = 5.0,
         retention_days: float | None = None,
+        retention_interval: float | None = None,
         max_crash_reruns: int = DEFAULT_MAX_CRASH_RERUNS,
         lease_ttl: float = DEFAULT_LEASE_TTL,
     ) -> None:
@@ -103,15 +112,31 @@ class TaskService:
         self._lease_ttl = lease_ttl
         self._process_shutdown_timeout = process_shutdown_timeout
         self._thread_shutdown_timeout = thread_shutdown_timeout
-        self.retention_days = retention_days
         self._started = False
         self._starting: asyncio.Task[None] | None = None
         self._maintenance: asyncio.Task[None] | None = None
+        self._retention_days = checked_retention_days(retention_days)
+        #: Seconds between two retention runs (the first comes soon after start-up).
+        self.retention_interval = checked_retention_interval(
+            RETENTION_INTERVAL if retention_interval is None else retention_interval
+        )
         self._scheduler_start: asyncio.Task[None] | None = None
 
     @property
     def started(self) -> bool:
         return self._started
+
+    @property
+    def retention_days(self) -> float | None:
+        """Finished tasks older than this many days are deleted; ``None`` keeps them."""
+        return self._retention_days
+
+    @retention_days.setter
+    def retention_days(self, days: float | None) -> None:
+        self._retention_days = checked_retention_days(days)
+        if days is not None and self._started:
+            # memory:// runs no maintenance loop until something needs one.
+            self.bridge.call(self._start_maintenance)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -157,7 +182,11 @@ class TaskService:
         # starts with the first entry or run.
         if self.storage.durable or len(self.scheduler.periodic):
             await self.scheduler.start()
-        if self.storage.durable or self.retention_days is not None:
+        if self.storage.durable or self._retention_days is not None:
+            self._start_maintenance()
+
+    def _start_maintenance(self) -> None:
+        if self._started and (self._maintenance is None or self._maintenance.done()):
             self._maintenance = asyncio.get_running_loop().create_task(
                 self._maintain(), name="taskflow-maintenance"
             )
@@ -414,36 +443,59 @@ class TaskService:
         await self.storage.heartbeat(self.instance_id, self.clock.now(), self._lease_ttl)
 
     async def _maintain(self) -> None:
-        since_retention = RETENTION_INTERVAL  # prune once soon after start-up
         period = self._lease_ttl / 3
+        clock = self.clock
+        next_duty = clock.monotonic() + period
+        # The first retention run comes soon after start-up, then one per interval.
+        next_prune = clock.monotonic() + min(period, self.retention_interval)
         while True:
-            await self.clock.sleep(period)
-            since_retention += period
+            wake = next_duty if self._retention_days is None else min(next_duty, next_prune)
+            await clock.sleep(max(0.0, wake - clock.monotonic()))
+            now = clock.monotonic()
             try:
-                if self.storage.durable:
-                    await self._heartbeat()
-                    await self._sweep(period)
-                if self.retention_days is not None and since_retention >= RETENTION_INTERVAL:
-                    since_retention = 0.0
+                if now >= next_duty:
+                    next_duty = now + period
+                    if self.storage.durable:
+                        await self._heartbeat()
+                        await self._sweep(period)
+                if self._retention_days is not None and now >= next_prune:
+                    next_prune = now + self.retention_interval
                     await self.prune_history()
             except Exception:
                 _log.exception("background maintenance failed; will retry")
 
     async def prune_history(self) -> int:
-        """Delete finished tasks older than ``retention_days`` (one instance at a time)."""
-        if self.retention_days is None:
+        """Delete finished tasks that ended more than ``retention_days`` ago.
+
+        Pending and running tasks are never touched, however old. Every instance forgets
+        such tasks from its memory; in storage, one instance at a time deletes them (the
+        others find the lock taken, or nothing left to delete). A run that deletes something
+        is recorded in the audit log as ``retention``, with no actor.
+
+        Returns:
+            How many tasks this call deleted from storage.
+        """
+        days = self._retention_days
+        if days is None:
             return 0
-        key = RETENTION_LOCK
-        if not await self._locks.acquire(key, self.instance_id, ttl=600):
+        cutoff = retention_cutoff(self.clock.now(), days)
+        self.recorder.store.drop_finished_before(cutoff)
+        if not await self._locks.acquire(RETENTION_LOCK, self.instance_id, RETENTION_LOCK_TTL):
+            _log.debug("retention skipped by %s: another instance is pruning", self.instance_id)
             return 0
         try:
             await self.recorder.writer.flush()
-            cutoff = self.clock.now() - timedelta(days=self.retention_days)
             deleted = await self.storage.delete_finished_before(cutoff)
         finally:
-            await self._locks.release(key, self.instance_id)
+            await self._locks.release(RETENTION_LOCK, self.instance_id)
+        _log.debug("retention run by %s deleted %d tasks", self.instance_id, deleted)
         if deleted:
-            _log.info("retention removed %d finished tasks", deleted)
+            _log.info("retention removed %d finished tasks that ended before %s", deleted, cutoff)
+            await self.operator.audit.record(
+                None,
+                AuditAction.RETENTION,
+                detail={"cutoff": cutoff.isoformat(), "retention_days": days, "deleted": deleted},
+            )
         return deleted
 
 

@@ -26,6 +26,9 @@ class AuditAction(str, enum.Enum):
     CANCEL = "cancel"
     #: Finished tasks older than a cutoff were deleted.
     DELETE_HISTORY = "delete_history"
+    #: Retention deleted finished tasks older than ``retention_days`` (``actor`` is ``None``;
+    #: ``detail`` holds the cutoff, ``retention_days`` and how many were deleted).
+    RETENTION = "retention"
     #: A user signed in to the dashboard.
     LOGIN = "login"
     #: A sign-in was refused (``actor`` is the user name that was tried).

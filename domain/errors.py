@@ -27,6 +27,21 @@ class TaskArgumentError(TaskflowError, TypeError):
     """
 
 
+class UnreadableArguments(TaskflowError, ValueError):
+    """A task's encrypted arguments cannot be decrypted with any configured key.
+
+    The message names the problem, never a key: usually the key that encrypted the task was
+    removed from ``encrypt_args_key`` before the task ran, or the stored token was damaged.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the task's encrypted arguments cannot be decrypted with any key in "
+            "encrypt_args_key (was the key that encrypted them removed, or the stored "
+            "payload damaged?)"
+        )
+
+
 class TaskNotFound(TaskflowError, LookupError):
     """No task with the given id exists."""
 

@@ -316,6 +316,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         operator=operator,
         process_shutdown_timeout=config.process_shutdown_timeout,
         retention_days=config.retention_days,
+        retention_interval=config.retention_interval,
         max_crash_reruns=config.max_crash_reruns,
         lease_ttl=config.lease_ttl,
     )

@@ -16,5 +16,9 @@ class Cipher(Protocol):
         ...
 
     def decrypt(self, token: bytes) -> bytes:
-        """Return the plaintext of a token made by :meth:`encrypt` (with any known key)."""
+        """Return the plaintext of a token made by :meth:`encrypt` (with any known key).
+
+        Raises:
+            UnreadableArguments: no known key opens the token.
+        """
         ...

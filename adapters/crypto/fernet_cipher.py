@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from fastapi_taskflow.domain.errors import UnreadableArguments
+
 
 class FernetCipher:
     """Encrypts with the first key and decrypts with any of them.
@@ -17,7 +19,7 @@ class FernetCipher:
 
     def __init__(self, keys: bytes | str | Sequence[bytes | str]) -> None:
         try:
-            from cryptography.fernet import Fernet, MultiFernet
+            from cryptography.fernet import Fernet, InvalidToken, MultiFernet
         except ImportError:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "argument encryption needs the 'cryptography' package: "
@@ -37,6 +39,7 @@ class FernetCipher:
                 ) from None
         self._primary: Any = fernets[0]
         self._all: Any = MultiFernet(fernets)
+        self._invalid_token: type[Exception] = InvalidToken
 
     @property
     def fernet(self) -> Any:
@@ -48,5 +51,13 @@ class FernetCipher:
         return token
 
     def decrypt(self, token: bytes) -> bytes:
-        plaintext: bytes = self._all.decrypt(token)
+        """The plaintext of ``token``, trying each key in turn.
+
+        Raises:
+            UnreadableArguments: no key opens the token (or it was damaged).
+        """
+        try:
+            plaintext: bytes = self._all.decrypt(token)
+        except (self._invalid_token, TypeError):
+            raise UnreadableArguments() from None
         return plaintext

@@ -41,6 +41,10 @@ local function negated(number)
   if string.sub(number, 1, 1) == '-' then
     return string.sub(number, 2)
   end
+  -- Redis refuses '-0' as an increment, and a task may well take 0 microseconds.
+  if number == '0' then
+    return number
+  end
   return '-' .. number
 end
 

@@ -18,6 +18,11 @@ from fastapi_taskflow.application.registry import TaskRegistry, default_task_nam
 from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.domain.config import TaskConfig
+from fastapi_taskflow.domain.retention import (
+    DEFAULT_RETENTION_INTERVAL,
+    checked_retention_days,
+    checked_retention_interval,
+)
 from fastapi_taskflow.domain.schedule import MissedSlots, ScheduleEntry
 from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.task import TaskRecord
@@ -69,8 +74,10 @@ class TaskManager:
         max_process_workers: Worker processes for ``executor="process"`` tasks
             (``None``: one per CPU).
         process_shutdown_timeout: Seconds to wait for process tasks at shutdown.
-        retention_days: Delete finished tasks older than this many days (checked every six
-            hours). ``None`` keeps history forever.
+        retention_days: Delete finished tasks that ended more than this many days ago
+            (soon after start-up, then every ``retention_interval``; one instance at a time;
+            audited). Pending and running tasks are never deleted. ``None`` keeps history
+            forever. Can be changed later through the ``retention_days`` attribute.
         storage_url: Where tasks are stored: ``memory://``, ``sqlite:///tasks.db``,
             ``postgresql://…``, ``mysql://…`` (also MariaDB) or ``redis://…`` (see the storage
             guide for drivers and options). Wins over the other storage options; the
@@ -85,6 +92,8 @@ class TaskManager:
         lease_ttl: Seconds an instance counts as alive after its last heartbeat (sent every
             third of it). Work of an instance silent for longer is taken over by the others:
             a shorter lease means faster failover, and more heartbeat writes.
+        retention_interval: Seconds between two retention runs when ``retention_days`` is
+            set (default six hours).
     """
 
     def __init__(
@@ -112,6 +121,7 @@ class TaskManager:
         max_crash_reruns: int = 3,
         max_storage_backlog: int = 100_000,
         lease_ttl: float = 30.0,
+        retention_interval: float = DEFAULT_RETENTION_INTERVAL,
     ) -> None:
         _positive("snapshot_interval", snapshot_interval)
         _non_negative("merged_list_ttl", merged_list_ttl)
@@ -126,8 +136,8 @@ class TaskManager:
         if retention_days is None and isinstance(snapshot_backend, RedisBackend):
             # The original RedisBackend expired finished records after ``ttl`` seconds.
             retention_days = None if snapshot_backend.ttl is None else snapshot_backend.ttl / 86400
-        if retention_days is not None:
-            _positive("retention_days", retention_days)
+        retention_days = checked_retention_days(retention_days)
+        checked_retention_interval(retention_interval)
         if merged_list_ttl != 5.0:
             warnings.warn(
                 "merged_list_ttl no longer has an effect: task lists are read from storage "
@@ -162,6 +172,7 @@ class TaskManager:
                 "max_crash_reruns": max_crash_reruns,
                 "max_storage_backlog": max_storage_backlog,
                 "lease_ttl": lease_ttl,
+                "retention_interval": retention_interval,
             }
         )
         # Build the adapters now so configuration errors surface here, not at first use.
@@ -205,12 +216,16 @@ class TaskManager:
 
     @property
     def retention_days(self) -> float | None:
+        """Days finished tasks are kept (``None``: forever). Setting it takes effect at the
+        next maintenance tick, also on a running manager.
+
+        Raises:
+            ValueError: when set to anything but ``None`` or a finite number > 0.
+        """
         return self.service.retention_days
 
     @retention_days.setter
     def retention_days(self, days: float | None) -> None:
-        if days is not None:
-            _positive("retention_days", days)
         self.service.retention_days = days
 
     # -- registration -------------------------------------------------------------------

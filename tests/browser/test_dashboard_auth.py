@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+
+from fastapi_taskflow.domain.audit import AuditAction
 
 from .conftest import PageProblems, ThreadServer
 from .demo_app import DemoApp, build_demo_app
@@ -112,3 +116,27 @@ def test_a_chart_refused_for_an_expired_session_leads_to_the_login(
     expect(page.locator("#activity-chart svg.chart")).to_have_count(1)
     # Only the refused chart request itself was reported.
     assert [m for m in problems.messages if "401" not in m] == []
+
+
+def test_the_audit_tab_shows_retention_runs_as_the_system(
+    new_page: OpenPage, server: ThreadServer, demo: DemoApp
+) -> None:
+    page, problems = new_page()
+    sign_in(page, server)
+    detail = {"cutoff": "2026-01-01T00:00:00+00:00", "retention_days": 30, "deleted": 1203}
+    # Playwright runs a loop in this thread; the memory store's audit trail is a plain list,
+    # so the entry is recorded from a thread of its own.
+    record = demo.tm.service.operator.audit.record(None, AuditAction.RETENTION, detail=detail)
+    writer = threading.Thread(target=asyncio.run, args=(record,))
+    writer.start()
+    writer.join()
+
+    page.locator("#tab-audit").click()
+    page.locator("#audit-action").select_option("retention")
+
+    entry = page.locator("#audit-rows tr", has_text="retention")
+    expect(entry).to_have_count(1)
+    expect(entry.locator("td").nth(1)).to_have_text("system")
+    expect(entry).to_contain_text("deleted: 1203")
+    expect(entry).to_contain_text("retention_days: 30")
+    assert problems.messages == []

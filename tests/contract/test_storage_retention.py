@@ -125,3 +125,56 @@ async def test_a_durable_store_keeps_history_across_a_restart(
     assert [r.task_id for r in page.items] == ["done"]
     assert [r.task_id for r in await reopened.unfinished(limit=10)] == ["pending"]
     assert await reopened.reserve_idempotency_key("order-1", "again") == "done"
+
+
+async def test_pruning_never_touches_unfinished_tasks_however_old(storage: TaskStorage) -> None:
+    """A task pending for 90 days (or running that long) survives a 30-day retention."""
+    days = 24 * 60
+    stuck_pending = task("pending-90-days", 0)
+    stuck_pending.tags = {"tenant": "acme"}
+    await storage.save(
+        [stuck_pending, running("running-90-days", 0), ended("old-done", 0, 1, TaskStatus.SUCCESS)]
+    )
+    await storage.reserve_idempotency_key("order-7", "pending-90-days")
+
+    deleted = await storage.delete_finished_before(at(90 * days - 30 * days))
+
+    assert deleted == 1
+    survivors = {record.task_id for record in await storage.unfinished(limit=10)}
+    assert survivors == {"pending-90-days", "running-90-days"}
+    page = await storage.query(TaskQuery(tag=("tenant", "acme")), limit=10)
+    assert [record.task_id for record in page.items] == ["pending-90-days"]
+    assert await storage.reserve_idempotency_key("order-7", "other") == "pending-90-days"
+
+
+async def test_pruning_many_tasks_deletes_them_all_in_one_call(storage: TaskStorage) -> None:
+    """More than one batch of old tasks (stores delete in bounded batches) goes in one call,
+    with their tags and keys, and newer or unfinished ones stay."""
+    doomed = []
+    for number in range(1203):
+        record = ended(f"old-{number:04d}", 0, 1 + number / 10_000, TaskStatus.SUCCESS)
+        record.tags = {"batch": "old"}
+        doomed.append(record)
+    kept = [ended(f"new-{number}", 0, 10, TaskStatus.FAILED) for number in range(3)]
+    await storage.save([*doomed, *kept, task("waiting", 0)])
+    await storage.reserve_idempotency_key("key-old", "old-0042")
+
+    deleted = await storage.delete_finished_before(at(5))
+
+    assert deleted == 1203
+    page = await storage.query(TaskQuery(), limit=100)
+    assert {record.task_id for record in page.items} == {"new-0", "new-1", "new-2", "waiting"}
+    assert (await storage.query(TaskQuery(tag=("batch", "old")), limit=10)).items == []
+    assert await storage.reserve_idempotency_key("key-old", "fresh") == "fresh"
+    assert await storage.delete_finished_before(at(5)) == 0
+
+
+async def test_a_task_that_took_no_time_at_all_is_pruned_too(storage: TaskStorage) -> None:
+    instant = ended("instant", 0, 0, TaskStatus.SUCCESS)
+    assert instant.duration == 0
+    await storage.save([instant, ended("slow", 0, 1, TaskStatus.SUCCESS)])
+
+    assert await storage.delete_finished_before(at(5)) == 2
+
+    assert await storage.get("instant") is None
+    assert (await storage.metrics(TaskQuery())).total == 0

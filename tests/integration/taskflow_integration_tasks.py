@@ -29,3 +29,17 @@ def describe(value: Any) -> str:
 def refuse(reason: str) -> None:
     """Fails in the worker, so the parent must report the worker's error and stack."""
     raise PermissionError(f"refused: {reason}")
+
+
+def match_digest(value: Any, *, digest: str) -> None:
+    """Succeeds only when ``value`` is what the test sent: its SHA-256 is ``digest``.
+
+    The value itself is never logged or returned, so a test can prove a worker received a
+    secret without the secret leaving the worker.
+    """
+    import hashlib
+    import json
+
+    seen = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+    if seen != digest:
+        raise ValueError("the worker received other arguments than were sent")

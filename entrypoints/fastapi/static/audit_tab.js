@@ -11,6 +11,11 @@ const TYPING_MS = 300;
 
 const el = (id) => document.getElementById(id);
 
+// Retention runs on its own schedule, on nobody's behalf.
+function actorText(entry) {
+  return entry.actor ?? (entry.action === "retention" ? "system" : null);
+}
+
 function detailText(detail) {
   const entries = Object.entries(detail ?? {});
   if (entries.length === 0) return "—";
@@ -96,7 +101,7 @@ export class AuditTab {
             "tr",
             { dataset: { entryId: entry.entry_id } },
             h("td", { className: "nowrap", title: entry.at }, formatDateTime(entry.at)),
-            h("td", {}, orDash(entry.actor)),
+            h("td", {}, orDash(actorText(entry))),
             h("td", {}, h("span", { className: "action" }, entry.action.replaceAll("_", " "))),
             h(
               "td",

@@ -48,11 +48,12 @@ class Harness:
         *,
         storage: MemoryTaskStorage | None = None,
         broadcast: ChangeBroadcast | None = None,
+        clock: FakeClock | None = None,
         **config: Any,
     ) -> None:
         self.container = TaskflowContainer()
         self.container.config.from_dict({**DEFAULTS, **config})
-        self.clock = FakeClock()
+        self.clock = clock or FakeClock()
         self.observer = InMemoryLogger()
         self.storage = storage or MemoryTaskStorage()
         self.container.clock.override(providers.Object(self.clock))
