@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         TaskArgumentError,
         TaskflowError,
         TaskNotFound,
+        UnreadableArguments,
     )
     from fastapi_taskflow.domain.events import LifecycleEvent, LogEvent
     from fastapi_taskflow.domain.executor_kind import ExecutorKind
@@ -83,6 +84,7 @@ _EXPORTS: dict[str, str] = {
     "TaskflowError": "fastapi_taskflow.domain.errors",
     "TaskManager": "fastapi_taskflow.entrypoints.fastapi.task_manager",
     "TaskNotFound": "fastapi_taskflow.domain.errors",
+    "UnreadableArguments": "fastapi_taskflow.domain.errors",
     "TaskObserver": "fastapi_taskflow.ports.observers",
     "TaskRecord": "fastapi_taskflow.domain.task",
     "TaskRegistry": "fastapi_taskflow.application.registry",
@@ -124,6 +126,7 @@ __all__ = [
     "TaskStatus",
     "TaskStore",
     "TaskflowError",
+    "UnreadableArguments",
     "get_task_context",
     "task_log",
 ]
