@@ -4,9 +4,7 @@ configured key can open fails with a clear error instead of breaking the API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,23 +18,6 @@ from fastapi_taskflow.adapters.clock import SystemClock
 from .conftest import serve, wait_for_status, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mysql", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty durable store that outlives the managers of one test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'tasks.db'}"
-        return
-    if request.param == "redis":
-        url = request.getfixturevalue("redis_url")
-        yield f"{url}?prefix={request.getfixturevalue('redis_prefix')}"
-        return
-    drop_task_tables = request.getfixturevalue("drop_task_tables")
-    url = request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mysql_url")
-    drop_task_tables(url)
-    yield url
-    drop_task_tables(url)
 
 
 class LaterClock(SystemClock):
@@ -91,14 +72,14 @@ class Deployment:
 
 
 async def test_rotation_keeps_old_tasks_readable_and_new_ones_on_the_new_key(
-    store_url: str,
+    shared_store: str,
 ) -> None:
     key_a, key_b, key_c = (Fernet.generate_key() for _ in range(3))
     secret = {"card": "4111-1111-1111-1111", "nested": ["x", {"y": 1}]}
     received: list[tuple[str, Any]] = []
 
     # Under key A: one task failed (to be retried later), one is still pending.
-    first = Deployment(store_url, [key_a], received)
+    first = Deployment(shared_store, [key_a], received)
     async with serve(first.app) as client:
         failed = first.manager.add_task(first.refuse, "failed-under-a", secret=secret)
         await wait_for_status(client, failed, ["failed"])
@@ -115,7 +96,7 @@ async def test_rotation_keeps_old_tasks_readable_and_new_ones_on_the_new_key(
 
     # Restarted with [B, A], after the one-off run's time: the old tasks and the stored run
     # are read with A; new tasks are written with B.
-    second = Deployment(store_url, [key_b, key_a], received, clock=LaterClock())
+    second = Deployment(shared_store, [key_b, key_a], received, clock=LaterClock())
     async with serve(second.app) as client:
         await wait_for_status(client, pending_a)
         one_off: list[str] = []
@@ -141,7 +122,7 @@ async def test_rotation_keeps_old_tasks_readable_and_new_ones_on_the_new_key(
     assert received[3:] == [("failed-under-a", secret), ("new-under-b", secret)]
 
     # Restarted with C alone, B dropped too early: that task fails, and says why.
-    third = Deployment(store_url, [key_c], received)
+    third = Deployment(shared_store, [key_c], received)
     async with serve(third.app) as client:
         body = await wait_for_status(client, pending_b, ["failed"])
         assert body["error"].startswith("UnreadableArguments: ")
