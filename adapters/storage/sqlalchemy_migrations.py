@@ -100,12 +100,13 @@ def add_provenance(connection: Connection) -> None:
 
 
 def add_attempt_timeout(connection: Connection) -> None:
-    """Version 5: tasks keep the time limit of their attempts.
+    """Version 5: tasks, and one-off runs waiting for their time, keep the time limit of
+    their attempts.
 
-    Existing tasks have none (NULL), which is what they ran with.
+    Existing ones have none (NULL), which is what they were enqueued with.
     """
-    added = Table("taskflow_tasks", MetaData(), Column("timeout", Double()))
-    _add_missing_columns(connection, added)
+    for table in ("taskflow_tasks", "taskflow_one_offs"):
+        _add_missing_columns(connection, Table(table, MetaData(), Column("timeout", Double())))
 
 
 def _add_missing_columns(connection: Connection, table: Table) -> bool:

@@ -140,6 +140,8 @@ one_offs = Table(
     Column("priority", Integer),
     Column("idempotency_key", _NAME),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Version 5: seconds each attempt of the run may take (NULL: no limit).
+    Column("timeout", Double()),
     Index("ix_taskflow_one_offs_run_at", "run_at", "run_key"),
 )
 
