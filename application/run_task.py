@@ -23,6 +23,10 @@ from fastapi_taskflow.ports.tracing import AttemptOutcome, AttemptSpan
 
 _log = logging.getLogger("fastapi_taskflow.dispatch")
 
+#: Name prefix of the asyncio task timing an attempt (followed by the task id), so that a
+#: driver of a fake clock can tell an attempt's deadline from other sleepers.
+DEADLINE_TASK_PREFIX = "taskflow-deadline:"
+
 
 def describe_error(exc: BaseException) -> str:
     """``ValueError: bad input`` — the error line stored on the task."""
@@ -154,8 +158,11 @@ class TaskRunner:
         if limit is None:
             await executor.run(invocation)
             return
-        call = asyncio.ensure_future(executor.run(invocation))
-        deadline = asyncio.ensure_future(self._clock.sleep(limit))
+        loop = asyncio.get_running_loop()
+        call = loop.create_task(executor.run(invocation))
+        deadline = loop.create_task(
+            self._clock.sleep(limit), name=f"{DEADLINE_TASK_PREFIX}{record.task_id}"
+        )
         try:
             await asyncio.wait({call, deadline}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
