@@ -16,6 +16,7 @@ from fastapi_taskflow.domain.errors import TaskArgumentError
 from fastapi_taskflow.domain.limits import check_length
 from fastapi_taskflow.domain.provenance import Provenance
 from fastapi_taskflow.domain.task import TaskRecord, TaskSource
+from fastapi_taskflow.domain.timeout import checked_timeout
 from fastapi_taskflow.ports.clock import Clock
 from fastapi_taskflow.ports.serializer import Serializer
 
@@ -66,6 +67,8 @@ class EnqueueOptions:
     source: TaskSource = "manual"
     #: The request that enqueued the task (filled in by the web entrypoint).
     provenance: Provenance | None = None
+    #: Seconds each attempt may run (``None``: the task's own ``timeout``).
+    timeout: float | None = attrs.field(default=None, converter=checked_timeout)
 
 
 @attrs.frozen(kw_only=True)
@@ -150,6 +153,7 @@ class Enqueuer:
             priority=priority,
             source=options.source,
             provenance=self._traced(options.provenance),
+            timeout=options.timeout,
         )
         self._recorder.created(record)
         return Enqueued(record, created=True, immediate=eager or priority is not None)
@@ -190,8 +194,13 @@ class Enqueuer:
         priority: int | None = None,
         source: TaskSource = "manual",
         provenance: Provenance | None = None,
+        timeout: float | None = None,
     ) -> TaskRecord:
-        """A new pending task of ``entry``, owned by this instance (not yet recorded)."""
+        """A new pending task of ``entry``, owned by this instance (not yet recorded).
+
+        ``timeout`` overrides the task's own; it is stored with the task, so a run recovered
+        after a restart, or by another instance, keeps it.
+        """
         return TaskRecord(
             task_id=self._new_id(),
             func_name=entry.name,
@@ -206,6 +215,7 @@ class Enqueuer:
             encrypted_payload=sealed.payload,
             instance_id=self._instance_id,
             provenance=None if provenance is None or provenance.empty else provenance,
+            timeout=entry.config.timeout if timeout is None else timeout,
         )
 
 

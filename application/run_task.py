@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import random
 import traceback
 from collections.abc import Callable
@@ -13,12 +14,18 @@ from fastapi_taskflow.application.attempt_tracing import AttemptTracing
 from fastapi_taskflow.application.changes import ChangeRecorder
 from fastapi_taskflow.application.registry import RegisteredTask, TaskRegistry
 from fastapi_taskflow.application.task_scope import RecordScope
-from fastapi_taskflow.domain.errors import FunctionNotRegistered, UnreadableArguments
+from fastapi_taskflow.domain.errors import FunctionNotRegistered, TaskTimeout, UnreadableArguments
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.clock import Clock
-from fastapi_taskflow.ports.execution import Invocation
+from fastapi_taskflow.ports.execution import Abandoned, Executor, Invocation
 from fastapi_taskflow.ports.storage import IdempotencyKeys
 from fastapi_taskflow.ports.tracing import AttemptOutcome, AttemptSpan
+
+_log = logging.getLogger("fastapi_taskflow.dispatch")
+
+#: Name prefix of the asyncio task timing an attempt (followed by the task id), so that a
+#: driver of a fake clock can tell an attempt's deadline from other sleepers.
+DEADLINE_TASK_PREFIX = "taskflow-deadline:"
 
 
 def describe_error(exc: BaseException) -> str:
@@ -100,15 +107,16 @@ class TaskRunner:
         policy = entry.config.retry_policy
         while True:
             attempt_context, span = self._tracing.open(record, context)
+            scope = RecordScope(record, self._recorder, span)
             invocation = Invocation(
                 func=entry.func,
                 args=args,
                 kwargs=kwargs,
-                scope=RecordScope(record, self._recorder, span),
+                scope=scope,
                 context=attempt_context,
             )
             try:
-                await executor.run(invocation)
+                await self._call(executor, invocation, record, scope)
             except asyncio.CancelledError:
                 stopped = AttemptOutcome.CANCELLED if cancelled() else AttemptOutcome.INTERRUPTED
                 _end(span, stopped)
@@ -138,6 +146,60 @@ class TaskRunner:
                 record.succeed(self._clock.now())
                 self._recorder.changed(record)
                 return
+
+    async def _call(
+        self, executor: Executor, invocation: Invocation, record: TaskRecord, scope: RecordScope
+    ) -> None:
+        """One attempt, given up on with :class:`TaskTimeout` once ``record.timeout`` passes.
+
+        The deadline is measured on the clock port, so a fake clock drives it in tests.
+        """
+        limit = record.timeout
+        if limit is None:
+            await executor.run(invocation)
+            return
+        loop = asyncio.get_running_loop()
+        call = loop.create_task(executor.run(invocation))
+        deadline = loop.create_task(
+            self._clock.sleep(limit), name=f"{DEADLINE_TASK_PREFIX}{record.task_id}"
+        )
+        try:
+            await asyncio.wait({call, deadline}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # Stopped from outside (cancel, shutdown): the call stops as it would without a
+            # time limit, and the caller hears of it once the call has unwound.
+            deadline.cancel()
+            call.cancel()
+            await asyncio.wait({call})
+            raise
+        if call.done():
+            deadline.cancel()
+            call.result()
+            return
+        # Past the deadline the outcome is decided, even if the call is about to return.
+        abandoned = await executor.abandon(invocation)
+        scope.close()
+        call.cancel()
+        await asyncio.wait({call})
+        if not call.cancelled():
+            call.exception()  # retrieved, so asyncio does not report it as never seen
+        timeout = TaskTimeout(record.func_name, limit, record.attempt)
+        if abandoned is Abandoned.LEFT_RUNNING:
+            _log.warning(
+                "task %s (%s) timed out after %gs; its thread keeps running until the function "
+                "returns, holding a thread of the pool, and whatever it returns is ignored",
+                record.func_name,
+                record.task_id,
+                limit,
+            )
+            self._recorder.logged(
+                record,
+                "warning",
+                f"Attempt {record.attempt} timed out after {limit:g}s; its thread keeps "
+                "running until the function returns, and its outcome will be ignored",
+                {},
+            )
+        raise timeout
 
     async def _holds_idempotency_key(self, record: TaskRecord) -> bool:
         key = record.idempotency_key

@@ -64,6 +64,7 @@ class ScheduledRuns:
             idempotency_key=run.idempotency_key,
             priority=run.priority,
             source="scheduled",
+            timeout=run.timeout,
         )
         note = f"--- Scheduled once as {run.run_key!r} for {run.run_at.isoformat()} ---"
         record.add_log(format_log_line(record.created_at, note))

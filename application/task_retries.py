@@ -321,6 +321,7 @@ class TaskRetries:
             priority=original.priority,
             source="manual",
             provenance=provenance,
+            timeout=original.timeout,
         )
         task.queue = original.queue
         task.retried_from = original.task_id

@@ -23,6 +23,7 @@ class RecordScope:
         self._record = record
         self._recorder = recorder
         self._span = span
+        self._closed = False
         self._context = TaskContext(
             task_id=record.task_id,
             func_name=record.func_name,
@@ -34,6 +35,14 @@ class RecordScope:
     def context(self) -> TaskContext:
         return self._context
 
+    def close(self) -> None:
+        """The attempt was given up on: lines it logs from now on are dropped.
+
+        A thread left running past its timeout can still call ``task_log()``; its lines must
+        not land on a record that has moved on to its next attempt or its final status.
+        """
+        self._closed = True
+
     def log(
         self,
         level: LogLevel,
@@ -41,6 +50,8 @@ class RecordScope:
         extra: Mapping[str, Any],
         timestamp: datetime | None = None,
     ) -> None:
+        if self._closed:
+            return
         self._recorder.logged(self._record, level, message, extra, timestamp)
         if self._span is not None:
             # Written at once, on the calling thread: observers hear of the line later, when

@@ -364,6 +364,7 @@ class TaskService:
             priority=entry.config.priority if options.priority is None else options.priority,
             idempotency_key=options.idempotency_key,
             created_at=self.clock.now(),
+            timeout=entry.config.timeout if options.timeout is None else options.timeout,
         )
         await self.storage.save_one_off(run)
         await self.scheduler.start()

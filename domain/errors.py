@@ -61,6 +61,22 @@ class FunctionNotRegistered(TaskflowError, LookupError):
         self.func_name = func_name
 
 
+class TaskTimeout(TaskflowError, TimeoutError):
+    """An attempt of a task ran past its ``timeout`` and was stopped (or, for a thread task,
+    abandoned).
+
+    It counts as a failure of that attempt: the task is retried if it has retries left.
+    """
+
+    def __init__(self, func_name: str, timeout: float, attempt: int) -> None:
+        super().__init__(f"{func_name} timed out after {timeout:g}s on attempt {attempt}")
+        self.func_name = func_name
+        #: The limit that was exceeded, in seconds.
+        self.timeout = timeout
+        #: The attempt that timed out, starting at 1.
+        self.attempt = attempt
+
+
 class StorageBacklogFull(TaskflowError, RuntimeError):
     """New tasks are refused because too many changes are waiting to reach storage.
 

@@ -32,6 +32,8 @@ class ScheduledOnce:
     priority: int | None = None
     idempotency_key: str | None = None
     created_at: datetime = attrs.field(validator=require_aware)
+    #: Seconds each attempt of the run may take (``None``: no limit).
+    timeout: float | None = None
 
     @property
     def fire_at(self) -> datetime:

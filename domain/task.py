@@ -62,6 +62,8 @@ class TaskRecord:
     retried_as: str | None = None
     #: The request (and trace) that enqueued the task, when known.
     provenance: Provenance | None = None
+    #: Seconds each attempt may run before it is stopped as timed out (``None``: no limit).
+    timeout: float | None = None
 
     # -- derived -------------------------------------------------------------------------
 
@@ -176,6 +178,7 @@ class TaskRecord:
             "retried_from": self.retried_from,
             "retried_as": self.retried_as,
             "provenance": self.provenance.to_dict() if self.provenance else None,
+            "timeout": self.timeout,
         }
 
     def copy(self) -> TaskRecord:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         TaskArgumentError,
         TaskflowError,
         TaskNotFound,
+        TaskTimeout,
         UnreadableArguments,
     )
     from fastapi_taskflow.domain.events import LifecycleEvent, LogEvent
@@ -84,6 +85,7 @@ _EXPORTS: dict[str, str] = {
     "TaskflowError": "fastapi_taskflow.domain.errors",
     "TaskManager": "fastapi_taskflow.entrypoints.fastapi.task_manager",
     "TaskNotFound": "fastapi_taskflow.domain.errors",
+    "TaskTimeout": "fastapi_taskflow.domain.errors",
     "UnreadableArguments": "fastapi_taskflow.domain.errors",
     "TaskObserver": "fastapi_taskflow.ports.observers",
     "TaskRecord": "fastapi_taskflow.domain.task",
@@ -125,6 +127,7 @@ __all__ = [
     "TaskRegistry",
     "TaskStatus",
     "TaskStore",
+    "TaskTimeout",
     "TaskflowError",
     "UnreadableArguments",
     "get_task_context",

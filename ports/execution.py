@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import enum
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -52,6 +53,15 @@ class Invocation:
     context: contextvars.Context | None = None
 
 
+class Abandoned(enum.Enum):
+    """What became of a call its executor was told to give up on."""
+
+    #: The call no longer runs (a cancelled coroutine, a killed worker process).
+    STOPPED = "stopped"
+    #: The call carries on until it returns (a thread); its outcome is thrown away.
+    LEFT_RUNNING = "left_running"
+
+
 class Executor(Protocol):
     """Calls task functions of one kind."""
 
@@ -70,6 +80,16 @@ class Executor(Protocol):
 
         Cancelling the awaiting coroutine stops waiting for the call; for threads and processes
         the underlying call may still finish on its own.
+        """
+        ...
+
+    async def abandon(self, invocation: Invocation) -> Abandoned:
+        """Give up on the call of ``invocation`` that :meth:`run` is executing: it ran past
+        its time limit.
+
+        Stops the call where the executor can and frees what it holds. The caller cancels the
+        awaiting :meth:`run` afterwards and ignores its outcome; whatever the call returns or
+        raises later is thrown away. Does nothing for a call that is not running here.
         """
         ...
 

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi_taskflow.adapters.executors.callables import callable_name, is_async_callable
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
-from fastapi_taskflow.ports.execution import Invocation, TaskScope, current_task_scope
+from fastapi_taskflow.ports.execution import (
+    Abandoned,
+    Invocation,
+    TaskScope,
+    current_task_scope,
+)
 
 if TYPE_CHECKING:
     from fastapi_taskflow.ports.execution import Executor
@@ -65,6 +70,11 @@ class AsyncExecutor:
             # create_task(context=...), which needs Python 3.11, this works on 3.10 too.
             child = invocation.context.copy().run(loop.create_task, coro, name=name)
         return await child
+
+    async def abandon(self, invocation: Invocation) -> Abandoned:
+        """Nothing to do beforehand: cancelling the awaiting :meth:`run`, which follows,
+        cancels the coroutine (it sees ``CancelledError`` where it is waiting)."""
+        return Abandoned.STOPPED
 
     async def shutdown(self, timeout: float) -> None:
         """Nothing to release: running coroutines belong to the event loop and their callers."""

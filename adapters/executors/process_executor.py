@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import multiprocessing
+import os
 import sys
 import weakref
 from collections.abc import Callable, Mapping
@@ -28,6 +30,7 @@ from fastapi_taskflow.adapters.executors.process_worker import (
     ignore_interrupts,
     run_call,
 )
+from fastapi_taskflow.adapters.executors.worker_lanes import Lane, WorkerLanes
 from fastapi_taskflow.adapters.serialization.pickling import (
     USES_CLOUDPICKLE,
     pickle_value,
@@ -35,7 +38,7 @@ from fastapi_taskflow.adapters.serialization.pickling import (
 )
 from fastapi_taskflow.domain.errors import TaskArgumentError
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
-from fastapi_taskflow.ports.execution import Invocation
+from fastapi_taskflow.ports.execution import Abandoned, Invocation
 
 if TYPE_CHECKING:
     from fastapi_taskflow.ports.execution import Executor
@@ -78,8 +81,9 @@ class ProcessExecutor:
     ``if __name__ == "__main__":``; ``uvicorn module:app`` needs nothing.
 
     Args:
-        max_workers: Size of the pool; ``None`` lets ``ProcessPoolExecutor`` choose (the
-            number of CPUs). The pool starts on the first call.
+        max_workers: Most worker processes; ``None`` means the number of CPUs this process
+            may use. Workers start when first needed; a worker killed because its call ran
+            past its time limit (:meth:`abandon`) is replaced by a new one.
         shutdown_timeout: Seconds :meth:`shutdown` waits for running calls when not told.
         mp_context: Start method: ``"spawn"``, ``"forkserver"`` or ``"fork"``. ``None``
             picks ``"forkserver"`` where Python 3.14 makes it the default (POSIX except macOS)
@@ -103,16 +107,16 @@ class ProcessExecutor:
             raise ValueError(f"max_workers must be at least 1 (or None), got {max_workers}")
         if shutdown_timeout < 0:
             raise ValueError(f"shutdown_timeout cannot be negative, got {shutdown_timeout}")
-        self._max_workers = max_workers
         self._shutdown_timeout = shutdown_timeout
         self._mp_context = multiprocessing.get_context(mp_context or _default_start_method())
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._size = max_workers if max_workers is not None else _cpu_count()
+        self._lanes = self._new_lanes()
         self._calls = InFlightCalls()
-        # Pools retired by shutdown(); a later run() starts a fresh pool, so a task manager can
+        # The lane and future of each call in progress, by id of its invocation.
+        self._running: dict[int, tuple[Lane, concurrent.futures.Future[Any]]] = {}
+        # Lanes retired by shutdown(); a later run() starts fresh lanes, so a task manager can
         # be started again after it was shut down (tests, reloads).
-        self._terminated: weakref.WeakSet[concurrent.futures.ProcessPoolExecutor] = (
-            weakref.WeakSet()
-        )
+        self._terminated: weakref.WeakSet[Lane] = weakref.WeakSet()
 
     def check_function(self, func: Callable[..., Any]) -> None:
         """Accept module-level plain functions (and partials of them).
@@ -159,26 +163,38 @@ class ProcessExecutor:
             TaskArgumentError: an argument cannot be pickled.
             TypeError: the function itself cannot be pickled.
             RuntimeError: the executor was shut down before or during the call.
-            BrokenProcessPool: a worker died mid-call (the next call gets a fresh pool).
+            BrokenProcessPool: the worker died mid-call (a fresh worker takes its place).
         """
         payload = self._encode_call(invocation)
         task = invocation.scope.context
         fields: ContextFields = (task.task_id, task.func_name, task.attempt, dict(task.tags))
-        pool = self._running_pool()
-        future = pool.submit(run_call, fields, payload)
+        lanes = self._lanes
+        lane = await lanes.acquire()
+        try:
+            future = lane.submit(run_call, fields, payload)
+        except BaseException:
+            lanes.release(lane, broken=True)
+            raise
         self._calls.add(future)
+        # The lane is free again only once its worker is done with the call, which may be
+        # after this coroutine was cancelled.
+        loop = asyncio.get_running_loop()
+        future.add_done_callback(functools.partial(_lane_done, loop, lanes, lane))
+        key = id(invocation)
+        self._running[key] = (lane, future)
         try:
             raw = await await_call(
                 future, not_started="the process executor shut down before the call started"
             )
         except BrokenProcessPool as exc:
-            self._forget(pool)
-            if pool in self._terminated:
+            if lane in self._terminated:
                 raise RuntimeError(
                     "the process executor shut down while the call was running; its worker "
                     "was terminated"
                 ) from exc
             raise
+        finally:
+            self._running.pop(key, None)
         outcome = _decode_outcome(raw, invocation.func)
         for line in outcome.logs:
             invocation.scope.log(line.level, line.message, line.extra, timestamp=line.timestamp)
@@ -188,6 +204,20 @@ class ProcessExecutor:
             raise outcome.error from WorkerTraceback(outcome.traceback_text)
         raise outcome.error
 
+    async def abandon(self, invocation: Invocation) -> Abandoned:
+        """Kill the worker process running ``invocation``'s call; a new worker takes its place.
+
+        Calls running in other workers are not affected. A call still waiting for a worker is
+        simply not started.
+        """
+        running = self._running.get(id(invocation))
+        if running is None:
+            return Abandoned.STOPPED
+        lane, future = running
+        if not future.cancel():  # already handed to the worker
+            self._lanes.kill(lane)
+        return Abandoned.STOPPED
+
     async def shutdown(self, timeout: float | None = None) -> None:
         """Stop accepting calls, wait for running ones, then terminate the workers.
 
@@ -196,33 +226,28 @@ class ProcessExecutor:
         ``shutdown_timeout`` when ``None``); workers still busy after that are terminated.
         The event loop keeps running meanwhile.
         """
-        pool, self._pool = self._pool, None
-        if pool is None:
+        lanes, self._lanes = self._lanes, self._new_lanes()
+        retired = lanes.close("the process executor shut down before the call started")
+        if not retired:
             return
-        self._terminated.add(pool)
+        self._terminated.update(retired)
         limit = self._shutdown_timeout if timeout is None else timeout
         calls = self._calls.snapshot()
         for call in calls:
             call.cancel()  # succeeds only for calls no worker has taken yet
         if await wait_until_done(calls, limit):
-            await asyncio.to_thread(pool.shutdown, wait=True)
+            stop: Callable[[Lane], None] = functools.partial(Lane.shutdown, wait=True)
         else:
-            await asyncio.to_thread(_terminate_workers, pool)
+            stop = _terminate_workers
+        await asyncio.to_thread(_stop_each, stop, retired)
 
-    def _running_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self._max_workers,
-                mp_context=self._mp_context,
-                initializer=ignore_interrupts,
-            )
-        return self._pool
+    @property
+    def workers(self) -> int:
+        """Worker processes started and not stopped (busy or idle)."""
+        return self._lanes.live
 
-    def _forget(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
-        # A broken pool refuses all further work: the next call starts a new one.
-        if self._pool is pool:
-            self._pool = None
-        pool.shutdown(wait=False)
+    def _new_lanes(self) -> WorkerLanes:
+        return WorkerLanes(self._size, self._mp_context, ignore_interrupts)
 
     def _encode_call(self, invocation: Invocation) -> bytes:
         try:
@@ -271,6 +296,29 @@ def _default_start_method() -> str:
     if sys.platform != "darwin" and "forkserver" in multiprocessing.get_all_start_methods():
         return "forkserver"
     return "spawn"
+
+
+def _stop_each(stop: Callable[[Lane], None], lanes: list[Lane]) -> None:
+    for lane in lanes:
+        stop(lane)
+
+
+def _cpu_count() -> int:
+    # What ProcessPoolExecutor picks by default: the CPUs this process may use (3.13+).
+    counter = getattr(os, "process_cpu_count", None) or os.cpu_count
+    return counter() or 1
+
+
+def _lane_done(
+    loop: asyncio.AbstractEventLoop,
+    lanes: WorkerLanes,
+    lane: Lane,
+    future: concurrent.futures.Future[Any],
+) -> None:
+    # Runs in the pool's management thread: hand over to the event loop, which owns the lanes.
+    broken = not future.cancelled() and isinstance(future.exception(), BrokenProcessPool)
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody needs the lane
+        loop.call_soon_threadsafe(functools.partial(lanes.release, lane, broken=broken))
 
 
 def _terminate_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import functools
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from fastapi_taskflow.adapters.executors.future_bridge import (
 )
 from fastapi_taskflow.adapters.executors.scoped_call import call_in_scope
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
-from fastapi_taskflow.ports.execution import Invocation
+from fastapi_taskflow.ports.execution import Abandoned, Invocation
 
 if TYPE_CHECKING:
     from fastapi_taskflow.ports.execution import Executor
@@ -47,6 +48,8 @@ class ThreadExecutor:
         self._max_workers = max_workers
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._calls = InFlightCalls()
+        # Set once the call of each invocation in progress has begun, by id of the invocation.
+        self._started: dict[int, threading.Event] = {}
 
     def check_function(self, func: Callable[..., Any]) -> None:
         """Accept plain callables; reject coroutine functions, which need the event loop.
@@ -80,7 +83,10 @@ class ThreadExecutor:
         """
         # A Context cannot be entered by two threads at once, so each call gets its own copy.
         base = invocation.context if invocation.context is not None else contextvars.copy_context()
+        started = threading.Event()
         call = functools.partial(
+            _mark_started,
+            started,
             base.copy().run,
             call_in_scope,
             invocation.scope,
@@ -88,13 +94,29 @@ class ThreadExecutor:
             invocation.args,
             invocation.kwargs,
         )
-        if self._max_workers is None:
-            return await asyncio.get_running_loop().run_in_executor(None, call)
-        future = self._dedicated_pool().submit(call)
-        self._calls.add(future)
-        return await await_call(
-            future, not_started="the thread executor shut down before the call started"
-        )
+        key = id(invocation)
+        self._started[key] = started
+        try:
+            if self._max_workers is None:
+                return await asyncio.get_running_loop().run_in_executor(None, call)
+            future = self._dedicated_pool().submit(call)
+            self._calls.add(future)
+            return await await_call(
+                future, not_started="the thread executor shut down before the call started"
+            )
+        finally:
+            self._started.pop(key, None)
+
+    async def abandon(self, invocation: Invocation) -> Abandoned:
+        """Python cannot stop a thread: a call that has begun is left to run to its end.
+
+        Its thread stays busy until the function returns, and whatever it returns or raises is
+        thrown away. A call still waiting for a free thread never starts.
+        """
+        started = self._started.get(id(invocation))
+        if started is not None and started.is_set():
+            return Abandoned.LEFT_RUNNING
+        return Abandoned.STOPPED
 
     async def shutdown(self, timeout: float) -> None:
         """Release the dedicated pool, waiting up to ``timeout`` seconds for running calls.
@@ -116,6 +138,11 @@ class ThreadExecutor:
                 max_workers=self._max_workers, thread_name_prefix=THREAD_NAME_PREFIX
             )
         return self._pool
+
+
+def _mark_started(started: threading.Event, call: Callable[..., Any], *args: Any) -> Any:
+    started.set()
+    return call(*args)
 
 
 if TYPE_CHECKING:

@@ -152,6 +152,8 @@ def decode_task(fields: Sequence[bytes | None], serializer: Serializer) -> TaskR
         retried_as=data.get("retried_as"),
         # Records written before provenance was stored have none.
         provenance=Provenance.from_dict(data.get("provenance")),
+        # Records written before attempts had a time limit have none.
+        timeout=data.get("timeout"),
     )
 
 
@@ -177,6 +179,7 @@ def _document(record: TaskRecord) -> dict[str, Any]:
         "retried_from": record.retried_from,
         "retried_as": record.retried_as,
         "provenance": None if record.provenance is None else record.provenance.to_dict(),
+        "timeout": record.timeout,
     }
 
 

@@ -34,6 +34,7 @@ def encode_one_off(run: ScheduledOnce, serializer: Serializer) -> dict[str, byte
         "priority": run.priority,
         "idempotency_key": run.idempotency_key,
         "created_at": as_utc(run.created_at).isoformat(),
+        "timeout": run.timeout,
     }
     fields: dict[str, bytes | str] = {
         "run": json.dumps(document, separators=(",", ":")).encode(),
@@ -66,4 +67,6 @@ def decode_one_off(fields: Sequence[bytes | None], serializer: Serializer) -> Sc
         priority=data["priority"],
         idempotency_key=data["idempotency_key"],
         created_at=datetime.fromisoformat(data["created_at"]),
+        # Runs stored before attempts had a time limit have none.
+        timeout=data.get("timeout"),
     )

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Column, Connection, Integer, MetaData, Table, func, insert, inspect, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Double,
+    Integer,
+    MetaData,
+    Table,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.schema import CreateColumn
 
@@ -88,6 +99,16 @@ def add_provenance(connection: Connection) -> None:
             )
 
 
+def add_attempt_timeout(connection: Connection) -> None:
+    """Version 5: tasks, and one-off runs waiting for their time, keep the time limit of
+    their attempts.
+
+    Existing ones have none (NULL), which is what they were enqueued with.
+    """
+    for table in ("taskflow_tasks", "taskflow_one_offs"):
+        _add_missing_columns(connection, Table(table, MetaData(), Column("timeout", Double())))
+
+
 def _add_missing_columns(connection: Connection, table: Table) -> bool:
     """Add the columns of ``table`` its database table lacks; False when there is no table.
 
@@ -117,6 +138,7 @@ MIGRATIONS: Mapping[int, Migration] = {
     2: add_queue_and_crash_reruns,
     3: add_retry_links,
     4: add_provenance,
+    5: add_attempt_timeout,
 }
 
 

@@ -24,6 +24,7 @@ ONE_OFF_UPDATABLE_COLUMNS = (
     "priority",
     "idempotency_key",
     "created_at",
+    "timeout",
 )
 
 
@@ -44,6 +45,7 @@ def one_off_to_row(run: ScheduledOnce, serializer: Serializer) -> dict[str, Any]
         "priority": run.priority,
         "idempotency_key": run.idempotency_key,
         "created_at": run.created_at,
+        "timeout": run.timeout,
     }
 
 
@@ -63,4 +65,5 @@ def row_to_one_off(row: RowMapping | Mapping[str, Any], serializer: Serializer) 
         priority=row["priority"],
         idempotency_key=row["idempotency_key"],
         created_at=row["created_at"],
+        timeout=row["timeout"],
     )

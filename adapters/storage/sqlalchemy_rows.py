@@ -45,6 +45,7 @@ UPDATABLE_COLUMNS = (
     "retried_from",
     "retried_as",
     *PROVENANCE_COLUMNS,
+    "timeout",
 )
 
 
@@ -79,6 +80,7 @@ def record_to_row(record: TaskRecord, serializer: Serializer) -> dict[str, Any]:
         "retried_from": record.retried_from,
         "retried_as": record.retried_as,
         **provenance_columns(record.provenance),
+        "timeout": record.timeout,
     }
 
 
@@ -162,4 +164,5 @@ def row_to_record(row: RowMapping | Mapping[str, Any], serializer: Serializer) -
         retried_from=row["retried_from"],
         retried_as=row["retried_as"],
         provenance=stored_provenance(row),
+        timeout=row["timeout"],
     )

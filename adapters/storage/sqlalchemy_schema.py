@@ -14,7 +14,7 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_types import (
 #: The shape the code below describes. Raise it together with a step in ``MIGRATIONS`` when
 #: existing tables change; a new table alone does not raise it, because opening a database
 #: creates missing tables and older releases ignore tables they do not know.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Lengths keep every index within MySQL's size limit under utf8mb4.
 _ID = exact_string(128)
@@ -64,6 +64,8 @@ tasks = Table(
     Column("request_id", _NAME),
     Column("principal", _NAME),
     Column("trace_parent", _NAME),
+    # Version 5: seconds each attempt may run (NULL: no limit).
+    Column("timeout", Double()),
     Index("ix_taskflow_tasks_created", "created_at", "task_id"),
     Index("ix_taskflow_tasks_status", "status"),
     Index("ix_taskflow_tasks_func_created", "func_name", "created_at"),
@@ -138,6 +140,8 @@ one_offs = Table(
     Column("priority", Integer),
     Column("idempotency_key", _NAME),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Version 5: seconds each attempt of the run may take (NULL: no limit).
+    Column("timeout", Double()),
     Index("ix_taskflow_one_offs_run_at", "run_at", "run_key"),
 )
 

@@ -28,7 +28,8 @@ class ManagedBackgroundTasks(BackgroundTasks):
     - ``tags``: ``dict[str, str]`` labels forwarded to every log and lifecycle event;
     - ``idempotency_key``: a key that makes a repeated submission return the original task id;
     - ``priority``: start at once, ordered by priority when slots are limited;
-    - ``eager``: start at once instead of after the response.
+    - ``eager``: start at once instead of after the response;
+    - ``timeout``: seconds each attempt may run (overrides the task's own ``timeout``).
     """
 
     def __init__(self, task_manager: TaskManager | None = None, tasks: Any = None) -> None:
@@ -50,6 +51,7 @@ class ManagedBackgroundTasks(BackgroundTasks):
         idempotency_key: str | None = None,
         priority: int | None = None,
         eager: bool | None = None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> str:
         """Enqueue ``func(*args, **kwargs)`` and return its task id.
@@ -67,7 +69,11 @@ class ManagedBackgroundTasks(BackgroundTasks):
                 "Depends(task_manager.get_tasks)"
             )
         options = EnqueueOptions(
-            tags=tags, idempotency_key=idempotency_key, priority=priority, eager=eager
+            tags=tags,
+            idempotency_key=idempotency_key,
+            priority=priority,
+            eager=eager,
+            timeout=timeout,
         )
         return manager.submit(func, args, kwargs, options, after_response=self._append)
 

@@ -74,6 +74,10 @@ class TaskOut(BaseModel):
             "null for tasks enqueued outside a request, such as scheduled runs."
         ),
     )
+    timeout: float | None = Field(
+        default=None,
+        description="Seconds each attempt may run before it fails as timed out; null: no limit.",
+    )
 
     @classmethod
     def of(cls, record: TaskRecord, *, include_args: bool) -> TaskOut:
@@ -313,6 +317,9 @@ class FunctionOut(BaseModel):
     eager: bool
     persist: bool
     requeue_on_interrupt: bool
+    timeout: float | None = Field(
+        default=None, description="Seconds each attempt may run; null: no limit."
+    )
     schedule: TriggerOut | None = Field(description="Its periodic trigger, when scheduled.")
 
     @classmethod
@@ -330,6 +337,7 @@ class FunctionOut(BaseModel):
             eager=config.eager,
             persist=config.persist,
             requeue_on_interrupt=config.requeue_on_interrupt,
+            timeout=config.timeout,
             schedule=None
             if entry is None
             else TriggerOut.model_validate(entry.trigger.describe()),

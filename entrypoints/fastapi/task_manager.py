@@ -250,6 +250,7 @@ class TaskManager:
         executor: str | None = None,
         max_delay: float | None = None,
         jitter: float = 0.0,
+        timeout: float | None = None,
     ) -> Callable[[F], F]: ...
 
     def task(
@@ -268,6 +269,7 @@ class TaskManager:
         executor: str | None = None,
         max_delay: float | None = None,
         jitter: float = 0.0,
+        timeout: float | None = None,
     ) -> F | Callable[[F], F]:
         """Register a function as a managed background task; the function is returned unchanged.
 
@@ -284,6 +286,9 @@ class TaskManager:
             executor: ``"async"``, ``"thread"`` or ``"process"``; default from the function.
             max_delay: Cap on any single retry wait, in seconds.
             jitter: Fraction (0 to 1) of each retry wait that may be randomly taken off.
+            timeout: Seconds each attempt may run; a longer one fails with ``TaskTimeout``
+                (and is retried like any failure). ``None``: no limit. See the timeouts
+                guide for how each executor stops a call.
 
         Raises:
             ValueError: For an invalid option, or an executor the function cannot run on.
@@ -302,6 +307,7 @@ class TaskManager:
                 eager=eager,
                 priority=priority,
                 executor=executor,
+                timeout=timeout,
             )
 
         def register(target: F) -> F:
@@ -331,6 +337,7 @@ class TaskManager:
         requeue_on_interrupt: bool = False,
         max_delay: float | None = None,
         jitter: float = 0.0,
+        timeout: float | None = None,
     ) -> Callable[[F], F]:
         """Run a function periodically; it is also registered as a normal task, so
         ``add_task()`` can enqueue it by hand too. The function is returned unchanged.
@@ -356,6 +363,7 @@ class TaskManager:
             requeue_on_interrupt: Run again when the process stopped while it was running.
             max_delay: Cap on any single retry wait, in seconds.
             jitter: Fraction (0 to 1) of each retry wait that may be randomly taken off.
+            timeout: Seconds each attempt may run before it fails with ``TaskTimeout``.
 
         Raises:
             ValueError: Neither or both of ``every`` and ``cron``; a non-positive interval;
@@ -377,6 +385,7 @@ class TaskManager:
             requeue_on_interrupt=requeue_on_interrupt,
             max_delay=max_delay,
             jitter=jitter,
+            timeout=timeout,
         )
 
         def decorate(func: F) -> F:
@@ -400,6 +409,7 @@ class TaskManager:
         tags: Mapping[str, str] | None = None,
         priority: int | None = None,
         idempotency_key: str | None = None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> ScheduledOnce:
         """Run a registered task once, at ``run_at``, with these arguments.
@@ -407,8 +417,9 @@ class TaskManager:
         The run is stored before this returns, so it survives restarts; exactly one instance
         starts it. Scheduling again with the same ``run_key`` replaces the stored run (that
         is how a deadline is moved). A naive ``run_at`` means UTC; a time in the past runs
-        at once. ``run_at``, ``run_key``, ``tags``, ``priority`` and ``idempotency_key`` are
-        options, not arguments of the task.
+        at once. ``run_at``, ``run_key``, ``tags``, ``priority``, ``idempotency_key`` and
+        ``timeout`` (seconds per attempt, stored with the run) are options, not arguments of
+        the task.
 
         Returns:
             The run as stored (arguments sealed when encryption is on).
@@ -418,7 +429,9 @@ class TaskManager:
             TypeError: ``run_at`` is not a datetime.
             TaskArgumentError: The arguments cannot reach the task's executor or storage.
         """
-        options = EnqueueOptions(tags=tags, idempotency_key=idempotency_key, priority=priority)
+        options = EnqueueOptions(
+            tags=tags, idempotency_key=idempotency_key, priority=priority, timeout=timeout
+        )
         return await self.service.schedule_once(
             func, args, kwargs, run_at=run_at, run_key=run_key, options=options
         )
@@ -474,16 +487,21 @@ class TaskManager:
         idempotency_key: str | None = None,
         priority: int | None = None,
         eager: bool | None = None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> str:
         """Enqueue a task outside a request (start-up code, scripts); it starts at once.
 
-        ``tags``, ``idempotency_key``, ``priority`` and ``eager`` are options, as on
-        ``ManagedBackgroundTasks.add_task``; ``eager`` changes nothing here since the task
+        ``tags``, ``idempotency_key``, ``priority``, ``eager`` and ``timeout`` are options, as
+        on ``ManagedBackgroundTasks.add_task``; ``eager`` changes nothing here since the task
         starts at once anyway.
         """
         options = EnqueueOptions(
-            tags=tags, idempotency_key=idempotency_key, priority=priority, eager=eager
+            tags=tags,
+            idempotency_key=idempotency_key,
+            priority=priority,
+            eager=eager,
+            timeout=timeout,
         )
         return self.submit(func, args, kwargs, options)
 

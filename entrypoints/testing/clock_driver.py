@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timezone
 
 from fastapi_taskflow.adapters.clock import FakeClock
+from fastapi_taskflow.application.run_task import DEADLINE_TASK_PREFIX
 from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
@@ -58,13 +59,17 @@ class ClockDriver:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self._timeout
         for _ in range(self._max_steps):
-            await self._settle(give_up)
+            if await self._settle(give_up):
+                # Hung attempts were given the kit's timeout of real time; the clock now
+                # moves on to their deadlines, and the next wait gets the full timeout again.
+                give_up = loop.time() + self._timeout
             in_flight = service.dispatcher.in_flight_tasks()
             task_wakes = [
                 moment
                 for owner, moment in self._clock.wake_times().items()
                 if owner is not None and owner in in_flight.values()
             ]
+            task_wakes += self._deadlines(set(in_flight)).values()
             if until is None:
                 if not in_flight:
                     break
@@ -91,9 +96,14 @@ class ClockDriver:
             if not record.status.is_live and record.task_id not in before
         ]
 
-    async def _settle(self, give_up: float) -> None:
+    async def _settle(self, give_up: float) -> bool:
         """Let the loop run until every task in flight waits on the fake clock or on a slot
-        held by one that does, and nothing else moves."""
+        held by one that does, and nothing else moves.
+
+        Returns True when it stopped waiting for tasks still working after ``give_up``
+        because each of them has an attempt deadline on the fake clock (a ``timeout``), which
+        the clock can be moved to.
+        """
         loop = asyncio.get_running_loop()
         last: object = None
         quiet = 0
@@ -109,8 +119,10 @@ class ClockDriver:
                 continue
             working = self._working()
             if not working:
-                return
+                return False
             if loop.time() > give_up:
+                if set(working) <= set(self._deadlines(set(working))):
+                    return True
                 raise TasksDidNotSettle(self._stuck_message(working))
             await asyncio.sleep(_POLL)
             quiet = 0
@@ -125,6 +137,17 @@ class ClockDriver:
             tuple(self._service.dispatcher.in_flight_tasks()),
             self._clock.sleeping,
         )
+
+    def _deadlines(self, task_ids: set[str]) -> dict[str, datetime]:
+        """When the current attempt of each of ``task_ids`` that has a timeout times out."""
+        found = {}
+        for owner, moment in self._clock.wake_times().items():
+            name = owner.get_name() if owner is not None else ""
+            if name.startswith(DEADLINE_TASK_PREFIX):
+                task_id = name[len(DEADLINE_TASK_PREFIX) :]
+                if task_id in task_ids:
+                    found[task_id] = moment
+        return found
 
     def _working(self) -> dict[str, asyncio.Task[None]]:
         """Tasks in flight that neither sleep on the fake clock nor wait for a slot."""

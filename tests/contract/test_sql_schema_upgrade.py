@@ -279,9 +279,73 @@ async def test_a_version_3_database_gains_provenance_and_its_filters(url: str) -
             assert [record.task_id for record in page.items] == ["new"]
     finally:
         await store.close()
-    assert [version for version, _ in recorded_versions(url)][-2:] == [3, 4]
+    assert [version for version, _ in recorded_versions(url)][-3:] == [3, 4, 5]
     columns, _indexes = table_shapes(url)["taskflow_tasks"]
     assert {(name, True) for name in PROVENANCE_COLUMNS} <= set(columns)
+
+
+def write_version_4_database(url: str) -> None:
+    """Version 4 as its own steps made it: version 1, then the steps to 2, 3 and 4 alone."""
+    write_version_1_database(url)
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            steps = {version: MIGRATIONS[version] for version in (2, 3, 4)}
+            upgrade_schema(connection, T0, target=4, migrations=steps)
+            # Tables missing at an upgrade are created at today's shape; version 4 made the
+            # one-off table without this column.
+            connection.execute(
+                sqlalchemy.text("ALTER TABLE taskflow_one_offs DROP COLUMN timeout")
+            )
+    finally:
+        engine.dispose()
+
+
+async def test_a_version_4_database_gains_attempt_timeouts(url: str) -> None:
+    write_version_4_database(url)
+    for table in ("taskflow_tasks", "taskflow_one_offs"):
+        columns, _indexes = table_shapes(url)[table]
+        assert "timeout" not in {name for name, _nullable in columns}
+
+    store = new_store(url)
+    await store.open()
+    try:
+        old = await store.get("old")
+        assert old is not None
+        assert old.timeout is None  # what it was enqueued with: no limit
+        assert old.tags == {"tenant": "acme"}
+        new = TaskRecord(
+            task_id="new", func_name="resize", created_at=T0 + timedelta(minutes=1), timeout=2.5
+        )
+        await store.save([new])
+        stored = await store.get("new")
+        assert stored is not None and stored.timeout == 2.5
+    finally:
+        await store.close()
+    assert [version for version, _ in recorded_versions(url)][-2:] == [4, 5]
+    for table in ("taskflow_tasks", "taskflow_one_offs"):
+        columns, _indexes = table_shapes(url)[table]
+        assert ("timeout", True) in columns
+
+
+async def test_the_timeout_step_can_run_again_after_it_was_cut_short(url: str) -> None:
+    # As if the process died after adding the column but before recording version 5.
+    write_version_4_database(url)
+    engine = sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            MIGRATIONS[5](connection)
+    finally:
+        engine.dispose()
+
+    store = new_store(url)
+    await store.open()
+    try:
+        old = await store.get("old")
+        assert old is not None and old.timeout is None
+    finally:
+        await store.close()
+    assert [version for version, _ in recorded_versions(url)] == EVERY_VERSION
 
 
 async def test_a_provenance_upgrade_cut_short_is_completed_by_the_next_open(url: str) -> None:

@@ -62,7 +62,7 @@ def sync_connection(created: Path) -> Iterator[Connection]:
 
 def test_a_new_database_records_the_current_schema_version(created: Path) -> None:
     assert read(created, "SELECT version FROM taskflow_schema_version") == [(SCHEMA_VERSION,)]
-    assert SCHEMA_VERSION == 4
+    assert SCHEMA_VERSION == 5
 
 
 async def test_opening_a_database_at_the_current_version_changes_nothing(created: Path) -> None:

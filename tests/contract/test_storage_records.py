@@ -51,6 +51,7 @@ async def test_every_field_survives_a_save_and_get(storage: TaskStorage) -> None
         instance_id="instance-a",
         queue="reports",
         crash_reruns=2,
+        timeout=12.5,
     )
     record.start(at(1))
     record.add_log("first line")
@@ -66,6 +67,26 @@ async def test_every_field_survives_a_save_and_get(storage: TaskStorage) -> None
         assert stamp is not None
         assert stamp.utcoffset() == timedelta(0)
     assert stored.duration == 120.0
+
+
+async def test_the_attempt_timeout_is_stored_with_the_task(storage: TaskStorage) -> None:
+    # A task recovered after a restart, or claimed by another instance, must keep its limit.
+    limited = task("limited", timeout=0.25)
+    unlimited = task("unlimited", created=1)
+    await storage.save([limited, unlimited])
+
+    stored = await storage.get("limited")
+    assert stored is not None and stored.timeout == 0.25
+    stored = await storage.get("unlimited")
+    assert stored is not None and stored.timeout is None
+
+    limited.start(at(2))
+    await storage.save([limited])
+    page = await storage.query(TaskQuery(), limit=10)
+    assert {record.task_id: record.timeout for record in page.items} == {
+        "limited": 0.25,
+        "unlimited": None,
+    }
 
 
 async def test_timestamps_in_other_offsets_read_back_as_the_same_instant_in_utc(

@@ -42,6 +42,7 @@ def one_off(run_key: str, run_at: float, *, token: str = "v1", **fields: object)
         "priority": 3,
         "idempotency_key": f"expire-{run_key}",
         "created_at": at(0),
+        "timeout": 4.5,
     }
     values.update(fields)
     return ScheduledOnce(run_key=run_key, run_at=at(run_at), token=token, **values)  # type: ignore[arg-type]

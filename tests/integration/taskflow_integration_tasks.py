@@ -43,3 +43,23 @@ def match_digest(value: Any, *, digest: str) -> None:
     seen = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
     if seen != digest:
         raise ValueError("the worker received other arguments than were sent")
+
+
+def spin_forever(pid_file: str) -> None:
+    """A runaway CPU loop: writes its process id, then never returns."""
+    with open(pid_file, "w") as out:
+        out.write(str(os.getpid()))
+    while True:
+        pass
+
+
+def wait_for_file(path: str, patience: float) -> str:
+    """Returns once ``path`` exists (polling), so a test decides when this call ends."""
+    import time
+
+    deadline = time.monotonic() + patience
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} never appeared")
+        time.sleep(0.01)
+    return f"saw {os.path.basename(path)} in process {os.getpid()}"

@@ -34,4 +34,4 @@ async def test_a_process_task_retries_at_fake_times_and_its_pool_is_released(
         assert kit.now() - started == timedelta(seconds=45)
 
     process_executor = manager.container.executors()[ExecutorKind.PROCESS]
-    assert process_executor._pool is None  # the kit stopped the pool it started
+    assert process_executor.workers == 0  # the kit stopped the workers it started

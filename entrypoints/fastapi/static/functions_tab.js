@@ -27,6 +27,7 @@ function options(fn) {
   // `persist` is accepted for compatibility only (every task is stored), so it is not shown.
   if (fn.eager) flags.push("eager");
   if (fn.requeue_on_interrupt) flags.push("requeue on interrupt");
+  if (fn.timeout != null) flags.push(`timeout ${formatDuration(fn.timeout)}`);
   return flags.length > 0
     ? h("span", { className: "flags" }, flags.map((flag) => h("span", { className: "flag" }, flag)))
     : "—";

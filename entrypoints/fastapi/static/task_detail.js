@@ -461,6 +461,7 @@ export class DetailPanel {
       field("Source", orDash(task.source)),
       field("Executor", orDash(task.executor)),
       field("Priority", orDash(task.priority)),
+      task.timeout != null ? field("Timeout", `${formatDuration(task.timeout)} per attempt`) : null,
       field("Retries used", String(task.retries_used ?? 0)),
       task.crash_reruns ? field("Crash re-runs", String(task.crash_reruns)) : null,
       field("Created", formatDateTime(task.created_at)),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from fastapi_taskflow.application.enqueue import EnqueueOptions
 from fastapi_taskflow.domain.errors import TaskArgumentError
 from fastapi_taskflow.domain.schedule import ScheduleEntry
 from fastapi_taskflow.domain.status import TaskStatus
@@ -133,6 +134,35 @@ async def test_a_one_off_run_starts_once_at_its_time_with_its_arguments(
     assert record.status is TaskStatus.SUCCESS
     assert "--- Scheduled once as 'trial-acme'" in record.logs[0]
     assert await harness.service.list_scheduled() == []
+
+
+async def test_a_one_off_run_keeps_the_timeout_it_was_scheduled_with(
+    make_scheduling: Callable[..., Harness],
+) -> None:
+    harness = make_scheduling()
+    harness.register(ping, timeout=60)
+    await harness.service.startup()
+    service = harness.service
+
+    own = await service.schedule_once(
+        ping, (), {}, run_at=START + timedelta(seconds=30), run_key="own"
+    )
+    chosen = await service.schedule_once(
+        ping,
+        (),
+        {},
+        run_at=START + timedelta(seconds=30),
+        run_key="chosen",
+        options=EnqueueOptions(timeout=2.5),
+    )
+    assert (own.timeout, chosen.timeout) == (60, 2.5)
+    stored = {run.run_key: run.timeout for run in await service.list_scheduled()}
+    assert stored == {"own": 60, "chosen": 2.5}
+
+    await wait_for(lambda: harness.clock.sleeping > 0, "the scheduler to sleep")
+    await advance(harness, 30)
+    await advance(harness, 600)
+    assert sorted(record.timeout for record in scheduled(harness)) == [2.5, 60]
 
 
 async def test_scheduling_the_same_key_again_moves_the_run(

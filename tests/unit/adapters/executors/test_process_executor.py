@@ -8,6 +8,7 @@ import importlib
 import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
@@ -230,3 +231,46 @@ async def eventually(condition: Callable[[], bool]) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition never became true"
         await asyncio.sleep(0.01)
+
+
+async def test_calls_beyond_max_workers_wait_for_a_free_worker(
+    tasks: ModuleType, make_scope: Any
+) -> None:
+    executor = ProcessExecutor(max_workers=1)
+    try:
+        pids = await asyncio.wait_for(
+            asyncio.gather(
+                *(executor.run(call(tasks.worker_pid, make_scope())) for _ in range(3))
+            ),
+            PATIENCE,
+        )
+        assert len(set(pids)) == 1  # one worker served them in turn
+        assert executor.workers == 1
+    finally:
+        await executor.shutdown(PATIENCE)
+
+
+async def test_abandoning_a_call_kills_its_worker_and_a_new_one_takes_its_place(
+    tasks: ModuleType, make_scope: Any, tmp_path: Path
+) -> None:
+    executor = ProcessExecutor(max_workers=2)
+    try:
+        marker = tmp_path / "pid"
+        invocation = call(tasks.report_pid_then_block, make_scope(), str(marker))
+        running = asyncio.create_task(executor.run(invocation))
+        await eventually(marker.exists)
+        pid = int(marker.read_text())
+        # A call in the other worker, running across the kill.
+        other = asyncio.create_task(executor.run(call(tasks.worker_pid, make_scope())))
+
+        assert (await executor.abandon(invocation)).value == "stopped"
+
+        with pytest.raises(BrokenProcessPool):
+            await asyncio.wait_for(running, PATIENCE)
+        await eventually(functools.partial(process_is_gone, pid))
+        assert await asyncio.wait_for(other, PATIENCE) != pid
+        assert executor.workers <= 2
+        assert await executor.run(call(tasks.add, make_scope(), 2, 2)) == 4
+        assert executor.workers <= 2
+    finally:
+        await executor.shutdown(PATIENCE)

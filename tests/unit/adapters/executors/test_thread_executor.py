@@ -13,7 +13,7 @@ import pytest
 
 from fastapi_taskflow.adapters.executors import ThreadExecutor
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
-from fastapi_taskflow.ports.execution import Invocation, current_task_scope
+from fastapi_taskflow.ports.execution import Abandoned, Invocation, current_task_scope
 
 trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 
@@ -240,3 +240,33 @@ async def test_shutdown_gives_up_after_the_timeout(make_scope: Any) -> None:
     # A task manager may start again after a shutdown: the next call gets a fresh pool.
     release.set()
     assert await executor.run(call(blocking, make_scope())) == "done"
+
+
+async def test_abandon_leaves_a_started_call_running_and_drops_a_queued_one(
+    make_scope: Any,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    queued_ran = threading.Event()
+
+    def blocking() -> None:
+        started.set()
+        release.wait(PATIENCE)
+
+    executor = ThreadExecutor(max_workers=1)
+    first = call(blocking, make_scope())
+    second = call(queued_ran.set, make_scope())
+    running = asyncio.create_task(executor.run(first))
+    try:
+        assert await asyncio.to_thread(started.wait, PATIENCE)
+        waiting = asyncio.create_task(executor.run(second))
+        await asyncio.sleep(0)
+
+        assert await executor.abandon(first) is Abandoned.LEFT_RUNNING
+        assert await executor.abandon(second) is Abandoned.STOPPED  # no thread free for it
+        waiting.cancel()
+        running.cancel()
+        await asyncio.wait({running, waiting}, timeout=PATIENCE)
+    finally:
+        release.set()
+    await executor.shutdown(PATIENCE)
+    assert not queued_ran.is_set()
