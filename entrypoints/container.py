@@ -29,11 +29,11 @@ from fastapi_taskflow.application.one_off_schedules import OneOffSchedules
 from fastapi_taskflow.application.operator_actions import OperatorActions
 from fastapi_taskflow.application.periodic_schedules import PeriodicSchedules
 from fastapi_taskflow.application.queries import TaskQueries
+from fastapi_taskflow.application.queues import Queues
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.application.run_task import TaskRunner
 from fastapi_taskflow.application.scheduled_runs import ScheduledRuns
 from fastapi_taskflow.application.scheduler import Scheduler
-from fastapi_taskflow.application.slot_limiter import SlotLimiter
 from fastapi_taskflow.application.task_retries import TaskRetries
 from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
@@ -216,7 +216,14 @@ class TaskflowContainer(containers.DeclarativeContainer):
         broadcast=broadcast,
     )
     codec = providers.Singleton(ArgumentCodec, serializer, cipher)
-    limiter = providers.Singleton(SlotLimiter, config.max_concurrent_tasks)
+    queues = providers.Singleton(
+        Queues,
+        store=store,
+        settings=storage,
+        queues=config.queues,
+        default_concurrency=config.max_concurrent_tasks,
+        default_max_size=config.max_size,
+    )
     runner = providers.Singleton(
         TaskRunner,
         registry=registry,
@@ -229,7 +236,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
     dispatcher = providers.Singleton(
         Dispatcher,
         runner=runner,
-        limiter=limiter,
+        queues=queues,
         recorder=recorder,
         registry=registry,
         clock=clock,
@@ -243,6 +250,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         instance_id=instance_id,
         storage_serializer=providers.Callable(storage_serializer, storage, serializer),
         tracing=tracing,
+        queues=queues,
     )
     scheduled_runs = providers.Singleton(
         ScheduledRuns,
@@ -314,6 +322,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         broadcast=broadcast,
         scheduler=scheduler,
         operator=operator,
+        queues=queues,
         process_shutdown_timeout=config.process_shutdown_timeout,
         retention_days=config.retention_days,
         retention_interval=config.retention_interval,

@@ -50,12 +50,14 @@ class ManagedBackgroundTasks(BackgroundTasks):
         idempotency_key: str | None = None,
         priority: int | None = None,
         eager: bool | None = None,
+        queue: str | None = None,
         **kwargs: Any,
     ) -> str:
         """Enqueue ``func(*args, **kwargs)`` and return its task id.
 
         Raises:
-            ValueError: For invalid options.
+            ValueError: For invalid options or an unknown queue.
+            QueueFullError: The queue already holds ``max_size`` waiting tasks.
             TaskArgumentError: When the arguments cannot reach the executor or storage.
             RuntimeError: When this object is not bound to a ``TaskManager``.
         """
@@ -67,7 +69,7 @@ class ManagedBackgroundTasks(BackgroundTasks):
                 "Depends(task_manager.get_tasks)"
             )
         options = EnqueueOptions(
-            tags=tags, idempotency_key=idempotency_key, priority=priority, eager=eager
+            tags=tags, idempotency_key=idempotency_key, priority=priority, eager=eager, queue=queue
         )
         return manager.submit(func, args, kwargs, options, after_response=self._append)
 
