@@ -100,19 +100,26 @@ class QueueLimiter:
         if not self._waiting and self._has_room():
             self._held += 1
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._file(_Waiter(dispatch_order(priority, next(self._arrivals)), future, tags or {}))
-        self._waiting += 1
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                # The slot was handed over just as we were cancelled: pass it on.
-                self.release()
-            else:
-                future.cancel()
-                self._waiting -= 1
-            raise
+        order = dispatch_order(priority, next(self._arrivals))
+        while True:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._file(_Waiter(order, future, tags or {}))
+            self._waiting += 1
+            try:
+                await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():
+                    # The slot was handed over just as we were cancelled: pass it on.
+                    self.release()
+                else:
+                    future.cancel()
+                    self._waiting -= 1
+                raise
+            if self._concurrency is None or self._held <= self._concurrency:
+                return
+            # The cap was lowered between the hand-over and now: starting would exceed it.
+            # Give the slot back and wait again, keeping our place in line.
+            self._held -= 1
 
     def release(self) -> None:
         """Give a slot back; the next waiter in turn takes it."""

@@ -136,11 +136,18 @@ class ProvidedLiveTasks:
     container (and store) over the manager's.
     """
 
-    def __init__(self, store: Callable[[], TaskStore]) -> None:
+    def __init__(
+        self, store: Callable[[], TaskStore], queues: Callable[[], Queues] | None = None
+    ) -> None:
         self._store = store
+        self._queues = queues
 
     def live(self) -> list[TaskRecord]:
         return self._store().live()
+
+    def queue_names(self) -> list[str]:
+        """The configured queues, so a gauge reports empty ones as 0."""
+        return [] if self._queues is None else self._queues().names()
 
 
 def _flattened(observers: Sequence[TaskObserver]) -> list[TaskObserver]:
@@ -181,6 +188,14 @@ class TaskflowContainer(containers.DeclarativeContainer):
         build_broadcast, config.storage_url, instance_id, config.storage_options
     )
     store = providers.Singleton(TaskStore, config.recent_limit)
+    queues = providers.Singleton(
+        Queues,
+        store=store,
+        settings=storage,
+        queues=config.queues,
+        default_concurrency=config.max_concurrent_tasks,
+        default_max_size=config.max_size,
+    )
     observer = providers.Singleton(
         build_observer,
         config.loggers,
@@ -189,7 +204,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         config.log_file_backup_count,
         config.log_file_mode,
         config.log_lifecycle,
-        live_tasks=providers.Factory(ProvidedLiveTasks, store.provider),
+        live_tasks=providers.Factory(ProvidedLiveTasks, store.provider, queues.provider),
     )
     tracing = providers.Singleton(build_tracing, config.loggers)
     executors = providers.Singleton(
@@ -216,14 +231,6 @@ class TaskflowContainer(containers.DeclarativeContainer):
         broadcast=broadcast,
     )
     codec = providers.Singleton(ArgumentCodec, serializer, cipher)
-    queues = providers.Singleton(
-        Queues,
-        store=store,
-        settings=storage,
-        queues=config.queues,
-        default_concurrency=config.max_concurrent_tasks,
-        default_max_size=config.max_size,
-    )
     runner = providers.Singleton(
         TaskRunner,
         registry=registry,

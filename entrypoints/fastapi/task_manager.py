@@ -31,6 +31,7 @@ from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.domain.triggers import make_trigger
 from fastapi_taskflow.entrypoints.backends import RedisBackend, SnapshotBackend
 from fastapi_taskflow.entrypoints.container import TaskflowContainer
+from fastapi_taskflow.entrypoints.fastapi.error_responses import install_queue_full_response
 from fastapi_taskflow.entrypoints.fastapi.lifespan import attach_to_app
 from fastapi_taskflow.entrypoints.fastapi.managed_tasks import (
     ManagedBackgroundTasks,
@@ -590,10 +591,19 @@ class TaskManager:
         managed instance bound to this manager. Process-wide."""
         install_globally(self)
 
-    def init_app(self, app: FastAPI) -> None:
+    def init_app(self, app: FastAPI, *, handle_queue_full: bool = True) -> None:
         """Start and stop with ``app`` (composing with its own lifespan), commit new tasks
-        before each response is sent, and install the injection. Safe to call twice."""
+        before each response is sent, and install the injection. Safe to call twice.
+
+        Args:
+            app: The FastAPI application.
+            handle_queue_full: Answer a ``QueueFullError`` escaping an endpoint with ``429 Too
+                Many Requests`` and a ``Retry-After`` header (unless the app already has a
+                handler for it). ``False`` leaves it to the app.
+        """
         attach_to_app(app, self)
+        if handle_queue_full:
+            install_queue_full_response(app)
         self.install(app)
 
     async def startup(self) -> None:
