@@ -13,7 +13,7 @@ from fastapi import BackgroundTasks, FastAPI
 
 from fastapi_taskflow import QueueConfig, QueueFullError, TaskAdmin, TaskManager
 
-from .conftest import serve, wait_for_status
+from .conftest import serve, wait_for_status, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -211,3 +211,24 @@ async def test_limits_changed_live_survive_a_restart(tmp_path: Any) -> None:
         assert stats["pdf"]["concurrency"] == 4 and stats["pdf"]["fair_by"] == "tenant"
     finally:
         await second.shutdown()
+
+
+async def test_another_instance_applies_a_change_within_a_maintenance_tick(
+    tmp_path: Any,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    # A short lease makes the maintenance tick (lease_ttl / 3) short.
+    one = TaskManager(storage_url=url, lease_ttl=0.6, queues={"pdf": QueueConfig(concurrency=1)})
+    two = TaskManager(storage_url=url, lease_ttl=0.6, queues={"pdf": QueueConfig(concurrency=1)})
+    await one.startup()
+    await two.startup()
+    try:
+        await one.update_queue_config("pdf", concurrency=5, max_size=50)
+        assert one.service.queues.config("pdf") == QueueConfig(concurrency=5, max_size=50)
+        await wait_until(
+            lambda: two.service.queues.config("pdf") == QueueConfig(concurrency=5, max_size=50),
+            "the other instance applied the change",
+        )
+    finally:
+        await two.shutdown()
+        await one.shutdown()

@@ -10,6 +10,8 @@ import pytest
 
 from fastapi_taskflow.adapters.storage.memory_store import MemoryTaskStorage
 from fastapi_taskflow.application.enqueue import EnqueueOptions
+from fastapi_taskflow.application.queues import Queues
+from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.domain.errors import QueueFullError
 from fastapi_taskflow.domain.queue import QueueConfig
 from fastapi_taskflow.domain.status import TaskStatus
@@ -237,3 +239,19 @@ async def test_retry_after_follows_observed_durations(make_harness: MakeHarness)
     assert queues.stats()[1].avg_duration == pytest.approx(10.0)
     # 10 s per task, 4 waiting, 2 lanes: half of them start after 10 * 2 / 2 = 10 s.
     assert queues.retry_after("q", 4) == 10
+
+
+async def test_the_default_queue_takes_max_concurrent_tasks_and_max_size_unless_configured() -> (
+    None
+):
+    def default_of(**options) -> QueueConfig:  # type: ignore[no-untyped-def]
+        queues = Queues(store=TaskStore(), settings=MemoryTaskStorage(), **options)
+        return queues.config("default")
+
+    assert default_of() == QueueConfig()
+    assert default_of(default_concurrency=4, default_max_size=10) == QueueConfig(4, 10)
+    configured = (("default", QueueConfig(concurrency=2)),)
+    assert default_of(queues=configured, default_concurrency=4) == QueueConfig(2)
+    assert default_of(queues=configured, default_max_size=10) == QueueConfig(2, 10)
+    with pytest.raises(ValueError, match="must be a QueueConfig"):
+        Queues(store=TaskStore(), settings=MemoryTaskStorage(), queues={"x": 3})  # type: ignore[dict-item]
