@@ -186,8 +186,10 @@ class Queues:
             max_size=current.max_size if max_size is KEEP else max_size,
             fair_by=current.fair_by if fair_by is KEEP else fair_by,
         )
-        self.apply(name, changed)
+        # Saved first: when storage refuses the change, this process does not diverge from
+        # what the other instances (and the next start) will read.
         await self._settings.save_queue_config(name, changed)
+        self.apply(name, changed)
         return changed
 
     def apply(self, name: str, config: QueueConfig) -> None:

@@ -301,7 +301,8 @@ class TaskManager:
             requeue_on_interrupt: Run again from the start when the process stopped while
                 the task was running. Only for idempotent functions.
             eager: Start when ``add_task()`` is called, before the response is sent.
-            priority: Start at once, ahead of lower priorities when slots are limited.
+            priority: Hand the task to its queue at once, ahead of lower priorities waiting
+                in the same queue.
             executor: ``"async"``, ``"thread"`` or ``"process"``; default from the function.
             max_delay: Cap on any single retry wait, in seconds.
             jitter: Fraction (0 to 1) of each retry wait that may be randomly taken off.
@@ -379,7 +380,7 @@ class TaskManager:
             backoff: Multiplier applied to the delay on each further retry.
             name: Name in logs, the dashboard and storage (default: the function's name).
             executor: ``"async"``, ``"thread"`` or ``"process"``; default from the function.
-            priority: Order among tasks waiting for a slot (see ``max_concurrent_tasks``).
+            priority: Order among tasks waiting for a slot of the same queue.
             requeue_on_interrupt: Run again when the process stopped while it was running.
             max_delay: Cap on any single retry wait, in seconds.
             jitter: Fraction (0 to 1) of each retry wait that may be randomly taken off.
@@ -476,9 +477,10 @@ class TaskManager:
     ) -> str:
         """Enqueue a call and arrange for it to run; returns the task id.
 
-        With ``after_response`` (a request's background list), ordinary tasks start after the
-        response as FastAPI's do; eager and prioritised tasks, and every task without a
-        request, start at once.
+        With ``after_response`` (a request's background list), ordinary tasks are handed to
+        their queue after the response as FastAPI's are; eager and prioritised tasks, and
+        every task without a request, at once. Either way a task starts only when its queue
+        has a free slot.
         """
         context = contextvars.copy_context()
         service = self.service
