@@ -9,9 +9,9 @@ import logging
 from collections.abc import Callable
 
 from fastapi_taskflow.application.changes import ChangeRecorder
+from fastapi_taskflow.application.queues import Queues
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.application.run_task import TaskRunner
-from fastapi_taskflow.application.slot_limiter import SlotLimiter
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.clock import Clock
@@ -28,20 +28,21 @@ class Dispatcher:
     """Owns one asyncio task per dispatched task: waiting for a slot, then running.
 
     Each task runs in its own asyncio task so it can be cancelled without touching the request
-    (or anything else) that started it.
+    (or anything else) that started it. Every task, eager or prioritised, waits for a slot of
+    its own queue.
     """
 
     def __init__(
         self,
         *,
         runner: TaskRunner,
-        limiter: SlotLimiter,
+        queues: Queues,
         recorder: ChangeRecorder,
         registry: TaskRegistry,
         clock: Clock,
     ) -> None:
         self._runner = runner
-        self._limiter = limiter
+        self._queues = queues
         self._recorder = recorder
         self._registry = registry
         self._clock = clock
@@ -133,13 +134,15 @@ class Dispatcher:
         if record is None or record.status is not TaskStatus.PENDING:
             return
         try:
-            async with self._limiter.slot(record.priority):
+            limiter = self._queues.limiter(record.queue)
+            async with limiter.slot(record.priority, record.tags):
                 if record.status is TaskStatus.PENDING:  # it may have been cancelled meanwhile
                     await self._runner.run(
                         record,
                         context,
                         cancelled=lambda: self._stop_reasons.get(task_id) is StopReason.CANCEL,
                     )
+                    self._queues.finished(record.queue, record.duration)
         except asyncio.CancelledError:
             reason = self._stop_reasons.pop(task_id, None)
             self._settle_stopped(record, reason or StopReason.INTERRUPT)

@@ -11,10 +11,12 @@ import attrs
 from fastapi_taskflow.application.argument_codec import ArgumentCodec
 from fastapi_taskflow.application.attempt_tracing import AttemptTracing
 from fastapi_taskflow.application.changes import ChangeRecorder
+from fastapi_taskflow.application.queues import Queues
 from fastapi_taskflow.application.registry import RegisteredTask, TaskRegistry
-from fastapi_taskflow.domain.errors import TaskArgumentError
+from fastapi_taskflow.domain.errors import QueueFullError, TaskArgumentError
 from fastapi_taskflow.domain.limits import check_length
 from fastapi_taskflow.domain.provenance import Provenance
+from fastapi_taskflow.domain.queue import check_queue_name
 from fastapi_taskflow.domain.task import TaskRecord, TaskSource
 from fastapi_taskflow.domain.timeout import checked_timeout
 from fastapi_taskflow.ports.clock import Clock
@@ -48,6 +50,11 @@ def _priority(_inst: object, _attr: attrs.Attribute[int | None], value: int | No
         raise ValueError(f"priority must be an integer, got {value!r}")
 
 
+def _queue(_inst: object, _attr: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None:
+        check_queue_name(value)
+
+
 def _eager(_inst: object, _attr: attrs.Attribute[bool | None], value: bool | None) -> None:
     if value is not None and not isinstance(value, bool):
         raise ValueError(f"eager must be True or False, got {value!r}")
@@ -64,6 +71,8 @@ class EnqueueOptions:
     idempotency_key: str | None = attrs.field(default=None, validator=_key)
     priority: int | None = attrs.field(default=None, validator=_priority)
     eager: bool | None = attrs.field(default=None, validator=_eager)
+    #: The named queue to wait in; ``None`` uses the task's (``"default"`` unless set).
+    queue: str | None = attrs.field(default=None, validator=_queue)
     source: TaskSource = "manual"
     #: The request that enqueued the task (filled in by the web entrypoint).
     provenance: Provenance | None = None
@@ -109,8 +118,10 @@ class Enqueuer:
         storage_serializer: Serializer | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         tracing: AttemptTracing | None = None,
+        queues: Queues | None = None,
     ) -> None:
         self._registry = registry
+        self._queues = queues
         self._recorder = recorder
         self._codec = codec
         self._clock = clock
@@ -129,14 +140,20 @@ class Enqueuer:
         """Create (or, by idempotency key, find) the task for this call.
 
         Raises:
+            ValueError: When the queue is not configured.
             TaskArgumentError: When the arguments cannot reach the executor or storage.
             StorageBacklogFull: When storage has fallen too far behind to take more tasks.
+            QueueFullError: When the queue already holds ``max_size`` waiting tasks; the
+                task is then recorded as ``rejected``.
         """
         options = options or EnqueueOptions()
         entry = self._registry.get(func) or self._registry.adhoc(func)
         config = entry.config
         priority = config.priority if options.priority is None else options.priority
         eager = config.eager if options.eager is None else options.eager
+        queue = config.queue if options.queue is None else options.queue
+        if self._queues is not None:
+            self._queues.check(queue)
 
         if options.idempotency_key is not None:
             existing = self._recorder.store.find_by_idempotency_key(options.idempotency_key)
@@ -153,8 +170,22 @@ class Enqueuer:
             priority=priority,
             source=options.source,
             provenance=self._traced(options.provenance),
+            queue=queue,
             timeout=options.timeout,
         )
+        refusal = None if self._queues is None else self._queues.refusal(queue)
+        if refusal is not None and self._queues is not None:
+            # Kept as a rejected task, arguments sealed as usual, so it can be replayed.
+            record.reject(
+                self._clock.now(),
+                f"queue {queue!r} was full ({refusal.waiting} waiting, max_size "
+                f"{refusal.max_size})",
+            )
+            self._recorder.created(record)
+            self._queues.rejected(queue)
+            raise QueueFullError(
+                queue, refusal.max_size, refusal.waiting, refusal.retry_after, record.task_id
+            )
         self._recorder.created(record)
         return Enqueued(record, created=True, immediate=eager or priority is not None)
 
@@ -194,9 +225,11 @@ class Enqueuer:
         priority: int | None = None,
         source: TaskSource = "manual",
         provenance: Provenance | None = None,
+        queue: str | None = None,
         timeout: float | None = None,
     ) -> TaskRecord:
-        """A new pending task of ``entry``, owned by this instance (not yet recorded).
+        """A new pending task of ``entry``, owned by this instance (not yet recorded), in
+        ``queue`` (default: the task's).
 
         ``timeout`` overrides the task's own; it is stored with the task, so a run recovered
         after a restart, or by another instance, keeps it.
@@ -215,6 +248,7 @@ class Enqueuer:
             encrypted_payload=sealed.payload,
             instance_id=self._instance_id,
             provenance=None if provenance is None or provenance.empty else provenance,
+            queue=entry.config.queue if queue is None else queue,
             timeout=entry.config.timeout if timeout is None else timeout,
         )
 

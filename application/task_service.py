@@ -18,6 +18,7 @@ from fastapi_taskflow.application.loop_bridge import LoopBridge
 from fastapi_taskflow.application.observer_feed import ObserverFeed
 from fastapi_taskflow.application.operator_actions import OperatorActions
 from fastapi_taskflow.application.queries import TaskQueries
+from fastapi_taskflow.application.queues import Queues
 from fastapi_taskflow.application.recovery import DEFAULT_MAX_CRASH_RERUNS, recover_unfinished
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.application.schedule_overview import ScheduleOverview, overview
@@ -84,6 +85,7 @@ class TaskService:
         broadcast: ChangeBroadcast,
         scheduler: Scheduler,
         operator: OperatorActions,
+        queues: Queues,
         process_shutdown_timeout: float = 30.0,
         thread_shutdown_timeout: float = 5.0,
         retention_days: float | None = None,
@@ -108,6 +110,8 @@ class TaskService:
         self.scheduler = scheduler
         #: Audited operator commands (retry, replay, cancel, delete history) and the audit log.
         self.operator = operator
+        #: The named queues: limits, live changes, backpressure and statistics.
+        self.queues = queues
         self._max_crash_reruns = max_crash_reruns
         self._lease_ttl = lease_ttl
         self._process_shutdown_timeout = process_shutdown_timeout
@@ -174,6 +178,7 @@ class TaskService:
         # Calls held while no loop was known (enqueues from other threads) run from here on,
         # once storage is open.
         self.bridge.bind_running()
+        await self._load_queue_settings()
         if self.storage.durable:
             await self._heartbeat()
             await self._recover()
@@ -440,6 +445,14 @@ class TaskService:
         for record in page.items:  # newest first; each is placed before those already held
             self.recorder.store.remember(record)
 
+    async def _load_queue_settings(self) -> None:
+        # Limits changed live (here before a restart, or by another instance) win over the
+        # ones given in code; a storage hiccup keeps the current limits.
+        try:
+            await self.queues.load()
+        except Exception:
+            _log.exception("could not read the stored queue settings; keeping the current ones")
+
     async def _heartbeat(self) -> None:
         await self.storage.heartbeat(self.instance_id, self.clock.now(), self._lease_ttl)
 
@@ -458,6 +471,7 @@ class TaskService:
                     next_duty = now + period
                     if self.storage.durable:
                         await self._heartbeat()
+                        await self._load_queue_settings()
                         await self._sweep(period)
                 if self._retention_days is not None and now >= next_prune:
                     next_prune = now + self.retention_interval

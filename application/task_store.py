@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 
-from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES
+from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
 
 
@@ -24,6 +24,9 @@ class TaskStore:
         self._live: dict[str, TaskRecord] = {}
         self._recent: OrderedDict[str, TaskRecord] = OrderedDict()
         self._keys: dict[str, str] = {}
+        # Ids of the pending tasks of each queue, kept current on every change so that
+        # backpressure checks cost O(1) however long the queue.
+        self._pending: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     def add(self, record: TaskRecord) -> None:
@@ -31,12 +34,14 @@ class TaskStore:
         with self._lock:
             self._live[record.task_id] = record
             self._recent.pop(record.task_id, None)
+            self._track(record)
             if record.idempotency_key is not None:
                 self._keys[record.idempotency_key] = record.task_id
 
     def settle(self, record: TaskRecord) -> None:
         """Move a task that reached a terminal status to the recent window (or back to live)."""
         with self._lock:
+            self._track(record)
             if record.status.is_live:
                 self._live[record.task_id] = record
                 return
@@ -44,6 +49,21 @@ class TaskStore:
             self._recent[record.task_id] = record
             self._recent.move_to_end(record.task_id)
             self._trim()
+
+    def _track(self, record: TaskRecord) -> None:
+        if record.status is TaskStatus.PENDING:
+            self._pending.setdefault(record.queue, set()).add(record.task_id)
+            return
+        waiting = self._pending.get(record.queue)
+        if waiting is not None:
+            waiting.discard(record.task_id)
+            if not waiting:
+                del self._pending[record.queue]
+
+    def pending_in(self, queue: str) -> int:
+        """How many tasks of ``queue`` held here are pending (waiting to start)."""
+        with self._lock:
+            return len(self._pending.get(queue, ()))
 
     def _trim(self) -> None:
         while len(self._recent) > self.recent_limit:

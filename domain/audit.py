@@ -35,6 +35,8 @@ class AuditAction(str, enum.Enum):
     LOGIN_FAILED = "login_failed"
     #: A user signed out.
     LOGOUT = "logout"
+    #: A queue's limits were changed live (``detail`` holds the queue, before and after).
+    UPDATE_QUEUE = "update_queue"
 
 
 def _ids(value: Iterable[str]) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ import attrs
 
 from fastapi_taskflow.domain.executor_kind import ExecutorKind
 from fastapi_taskflow.domain.limits import check_length
+from fastapi_taskflow.domain.queue import DEFAULT_QUEUE, check_queue_name
 from fastapi_taskflow.domain.retry import RetryPolicy
 from fastapi_taskflow.domain.timeout import checked_timeout
 
@@ -47,6 +48,8 @@ class TaskConfig:
     priority: int | None = attrs.field(default=None, validator=_optional_priority)
     #: Forced executor; ``None`` means chosen from the function (coroutine or not).
     executor: ExecutorKind | None = attrs.field(default=None, converter=_optional_executor)
+    #: The named queue the task waits in for an execution slot.
+    queue: str = attrs.field(default=DEFAULT_QUEUE, converter=check_queue_name)
     #: Seconds each attempt may run before it is stopped as timed out (``None``: no limit).
     timeout: float | None = attrs.field(default=None, converter=checked_timeout)
     #: The retry policy built from the fields above (validates them).

@@ -133,3 +133,25 @@ class TaskOwnedElsewhere(TaskflowError):
         self.task_id = task_id
         #: The instance holding the task, when known.
         self.owner = owner
+
+
+class QueueFullError(TaskflowError, RuntimeError):
+    """``add_task()`` refused a task because its queue already holds ``max_size`` waiting tasks.
+
+    The refused task is kept with status ``rejected`` (see ``task_id``) and can be replayed
+    later. ``retry_after`` suggests, in seconds, when to try again; the handler installed by
+    ``init_app`` and ``TaskAdmin`` answers 429 with it as the ``Retry-After`` header.
+    """
+
+    def __init__(
+        self, queue: str, max_size: int, waiting: int, retry_after: int, task_id: str
+    ) -> None:
+        super().__init__(
+            f"queue {queue!r} is full: {waiting} tasks waiting (max_size {max_size}); "
+            f"try again in {retry_after} s"
+        )
+        self.queue = queue
+        self.max_size = max_size
+        self.waiting = waiting
+        self.retry_after = retry_after
+        self.task_id = task_id

@@ -29,11 +29,11 @@ from fastapi_taskflow.application.one_off_schedules import OneOffSchedules
 from fastapi_taskflow.application.operator_actions import OperatorActions
 from fastapi_taskflow.application.periodic_schedules import PeriodicSchedules
 from fastapi_taskflow.application.queries import TaskQueries
+from fastapi_taskflow.application.queues import Queues
 from fastapi_taskflow.application.registry import TaskRegistry
 from fastapi_taskflow.application.run_task import TaskRunner
 from fastapi_taskflow.application.scheduled_runs import ScheduledRuns
 from fastapi_taskflow.application.scheduler import Scheduler
-from fastapi_taskflow.application.slot_limiter import SlotLimiter
 from fastapi_taskflow.application.task_retries import TaskRetries
 from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
@@ -136,11 +136,18 @@ class ProvidedLiveTasks:
     container (and store) over the manager's.
     """
 
-    def __init__(self, store: Callable[[], TaskStore]) -> None:
+    def __init__(
+        self, store: Callable[[], TaskStore], queues: Callable[[], Queues] | None = None
+    ) -> None:
         self._store = store
+        self._queues = queues
 
     def live(self) -> list[TaskRecord]:
         return self._store().live()
+
+    def queue_names(self) -> list[str]:
+        """The configured queues, so a gauge reports empty ones as 0."""
+        return [] if self._queues is None else self._queues().names()
 
 
 def _flattened(observers: Sequence[TaskObserver]) -> list[TaskObserver]:
@@ -181,6 +188,14 @@ class TaskflowContainer(containers.DeclarativeContainer):
         build_broadcast, config.storage_url, instance_id, config.storage_options
     )
     store = providers.Singleton(TaskStore, config.recent_limit)
+    queues = providers.Singleton(
+        Queues,
+        store=store,
+        settings=storage,
+        queues=config.queues,
+        default_concurrency=config.max_concurrent_tasks,
+        default_max_size=config.max_size,
+    )
     observer = providers.Singleton(
         build_observer,
         config.loggers,
@@ -189,7 +204,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         config.log_file_backup_count,
         config.log_file_mode,
         config.log_lifecycle,
-        live_tasks=providers.Factory(ProvidedLiveTasks, store.provider),
+        live_tasks=providers.Factory(ProvidedLiveTasks, store.provider, queues.provider),
     )
     tracing = providers.Singleton(build_tracing, config.loggers)
     executors = providers.Singleton(
@@ -216,7 +231,6 @@ class TaskflowContainer(containers.DeclarativeContainer):
         broadcast=broadcast,
     )
     codec = providers.Singleton(ArgumentCodec, serializer, cipher)
-    limiter = providers.Singleton(SlotLimiter, config.max_concurrent_tasks)
     runner = providers.Singleton(
         TaskRunner,
         registry=registry,
@@ -229,7 +243,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
     dispatcher = providers.Singleton(
         Dispatcher,
         runner=runner,
-        limiter=limiter,
+        queues=queues,
         recorder=recorder,
         registry=registry,
         clock=clock,
@@ -243,6 +257,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         instance_id=instance_id,
         storage_serializer=providers.Callable(storage_serializer, storage, serializer),
         tracing=tracing,
+        queues=queues,
     )
     scheduled_runs = providers.Singleton(
         ScheduledRuns,
@@ -314,6 +329,7 @@ class TaskflowContainer(containers.DeclarativeContainer):
         broadcast=broadcast,
         scheduler=scheduler,
         operator=operator,
+        queues=queues,
         process_shutdown_timeout=config.process_shutdown_timeout,
         retention_days=config.retention_days,
         retention_interval=config.retention_interval,

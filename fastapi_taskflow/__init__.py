@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from fastapi_taskflow.domain.errors import (
         FunctionNotRegistered,
         InvalidTransition,
+        QueueFullError,
         StorageBacklogFull,
         TaskArgumentError,
         TaskflowError,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from fastapi_taskflow.domain.events import LifecycleEvent, LogEvent
     from fastapi_taskflow.domain.executor_kind import ExecutorKind
     from fastapi_taskflow.domain.provenance import Provenance
+    from fastapi_taskflow.domain.queue import QueueConfig
     from fastapi_taskflow.domain.retry import RetryPolicy
     from fastapi_taskflow.domain.schedule import MissedSlots, ScheduleEntry
     from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
@@ -71,6 +73,8 @@ _EXPORTS: dict[str, str] = {
     # Needs the optional prometheus-client package, so it is only imported when asked for.
     "PrometheusObserver": "fastapi_taskflow.adapters.observers.prometheus_observer",
     "Provenance": "fastapi_taskflow.domain.provenance",
+    "QueueConfig": "fastapi_taskflow.domain.queue",
+    "QueueFullError": "fastapi_taskflow.domain.errors",
     "RetryPolicy": "fastapi_taskflow.domain.retry",
     "ScheduledOnce": "fastapi_taskflow.domain.scheduled_once",
     "ScheduleEntry": "fastapi_taskflow.domain.schedule",
@@ -110,6 +114,8 @@ __all__ = [
     "OpenTelemetryObserver",
     "PrometheusObserver",
     "Provenance",
+    "QueueConfig",
+    "QueueFullError",
     "RetryPolicy",
     "ScheduleEntry",
     "ScheduledOnce",

@@ -16,6 +16,15 @@ class LiveTasks(Protocol):
 
 
 @runtime_checkable
+class QueueNames(Protocol):
+    """A live-task source that also knows the configured queues (empty ones included)."""
+
+    def queue_names(self) -> list[str]:
+        """The names of the configured queues."""
+        ...
+
+
+@runtime_checkable
 class LiveTasksObserver(Protocol):
     """An observer that wants to read the live tasks of the manager it is attached to.
 

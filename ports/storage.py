@@ -21,6 +21,7 @@ from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.ports.audit import AuditTrail
 from fastapi_taskflow.ports.cursor import Cursor
 from fastapi_taskflow.ports.locks import LockManager
+from fastapi_taskflow.ports.queue_settings import QueueSettings
 from fastapi_taskflow.ports.schedules import OneOffRuns, ScheduleSlots
 
 
@@ -172,6 +173,7 @@ class TaskStorage(
     ScheduleSlots,
     AuditTrail,
     OneOffRuns,
+    QueueSettings,
     Protocol,
 ):
     """Everything a storage adapter provides, plus opening and closing connections.

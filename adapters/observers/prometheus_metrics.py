@@ -12,7 +12,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
-from fastapi_taskflow.ports.live_tasks import LiveTasks
+from fastapi_taskflow.ports.live_tasks import LiveTasks, QueueNames
 
 #: Upper bounds, in seconds, of the duration histogram: background work runs from a few
 #: milliseconds (a cache refresh) to an hour (a report), so the buckets span that range.
@@ -203,7 +203,9 @@ class TaskMetrics:
             # Without a manager there is nothing to count; zeros would be a false reading.
             return family
         counts = Tally((record.queue, record.status.value) for record in source.live())
+        configured = source.queue_names() if isinstance(source, QueueNames) else []
         with self._lock:
+            self._queues.update(configured)
             self._queues.update(queue for queue, _ in counts)
             queues = sorted(self._queues)
         # Queues seen once keep reporting, so an emptied queue reads 0 instead of vanishing.

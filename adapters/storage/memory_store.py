@@ -27,6 +27,7 @@ from fastapi_taskflow.domain.activity import (
 from fastapi_taskflow.domain.audit import AuditEntry
 from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.metrics import DurationStats, FunctionMetrics, TaskMetrics
+from fastapi_taskflow.domain.queue import QueueConfig
 from fastapi_taskflow.domain.schedule import SlotClaim
 from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TaskStatus
@@ -68,6 +69,7 @@ class MemoryTaskStorage:
         self._finished: dict[str, int] = {}
         self._sequence = 0
         self._key_holders: dict[str, str] = {}
+        self._queue_configs: dict[str, QueueConfig] = {}
         self._keys_of_task: dict[str, set[str]] = {}
         self._leases: dict[str, datetime] = {}
         self._locks = MemoryLockManager(clock or SystemClock())
@@ -204,6 +206,14 @@ class MemoryTaskStorage:
         return task_id
 
     # -- instance leases -----------------------------------------------------------------
+
+    async def save_queue_config(self, name: str, config: QueueConfig) -> None:
+        """Store ``config`` as the limits of queue ``name``, replacing earlier ones."""
+        self._queue_configs[name] = config
+
+    async def queue_configs(self) -> Mapping[str, QueueConfig]:
+        """Every stored queue's limits, by name."""
+        return dict(self._queue_configs)
 
     async def heartbeat(self, instance_id: str, now: datetime, ttl: float) -> None:
         """Record that ``instance_id`` is alive until ``now + ttl``."""

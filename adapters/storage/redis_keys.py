@@ -63,6 +63,8 @@ class RedisKeys:
         self.audit_order = f"{prefix}:audit:order"
         #: Hash: audit entry id -> the entry as JSON.
         self.audit_entries = f"{prefix}:audit:entries"
+        #: Hash: queue name -> its limits changed at run time, as JSON.
+        self.queue_configs = f"{prefix}:queues"
         self._lock_stem = f"{prefix}:lock:"
         self._by = f"{prefix}:by:"
 

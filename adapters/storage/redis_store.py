@@ -20,6 +20,7 @@ from fastapi_taskflow.adapters.storage.audit_codec import (
     audit_from_document,
     dumps,
 )
+from fastapi_taskflow.adapters.storage.queue_config_rows import stored_queue_config
 from fastapi_taskflow.adapters.storage.redis_client import connect
 from fastapi_taskflow.adapters.storage.redis_codec import (
     ORIGIN_FIELDS,
@@ -55,6 +56,7 @@ from fastapi_taskflow.domain.activity import (
 )
 from fastapi_taskflow.domain.audit import AuditEntry
 from fastapi_taskflow.domain.metrics import TaskMetrics
+from fastapi_taskflow.domain.queue import QueueConfig
 from fastapi_taskflow.domain.schedule import SlotClaim
 from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TaskStatus
@@ -669,6 +671,29 @@ class RedisTaskStorage:
                 stamp, entry_id = names[-1].split("|", 1)
                 resume = Cursor(from_stamp(stamp), entry_id)
                 return AuditPage(items=found, next_cursor=resume.encode())
+
+    # -- queue settings ----------------------------------------------------------------
+
+    async def save_queue_config(self, name: str, config: QueueConfig) -> None:
+        """Store ``config`` as the limits of queue ``name``, replacing earlier ones."""
+        await self._open().client.hset(
+            self._keys.queue_configs, name, json.dumps(config.to_dict(), sort_keys=True)
+        )
+
+    async def queue_configs(self) -> Mapping[str, QueueConfig]:
+        """Every stored queue's limits, by name."""
+        stored = await self._open().client.hgetall(self._keys.queue_configs)
+        found: dict[str, QueueConfig] = {}
+        for raw_name, raw_value in stored.items():
+            name = cast(bytes, raw_name).decode()
+            try:
+                fields = json.loads(raw_value)
+            except ValueError:
+                fields = {"concurrency": "unreadable"}
+            config = stored_queue_config(name, fields if isinstance(fields, dict) else {})
+            if config is not None:
+                found[name] = config
+        return found
 
     async def heartbeat(self, instance_id: str, now: datetime, ttl: float) -> None:
         """Record that ``instance_id`` is alive until ``now + ttl``; forget expired leases."""

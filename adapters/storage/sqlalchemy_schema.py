@@ -159,6 +159,17 @@ audit_log = Table(
     Index("ix_taskflow_audit_at", "at", "entry_id"),
 )
 
+#: Queue limits changed at run time, one row per queue (a new table: no schema version step).
+queue_configs = Table(
+    "taskflow_queue_configs",
+    metadata,
+    Column("name", _NAME, primary_key=True),
+    Column("concurrency", Integer),
+    Column("max_size", Integer),
+    Column("fair_by", _NAME),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 #: One row per schema version applied to this database.
 schema_versions = Table(
     "taskflow_schema_version",

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, RowMapping, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fastapi_taskflow.adapters.storage.queue_config_rows import stored_queue_config
 from fastapi_taskflow.adapters.storage.sqlalchemy_activity import (
     activity_by_bucket,
     durations_by_bin,
@@ -48,6 +49,7 @@ from fastapi_taskflow.adapters.storage.sqlalchemy_schema import (
     idempotency_keys,
     instances,
     one_offs,
+    queue_configs,
     schedule_slots,
     task_tags,
     tasks,
@@ -62,6 +64,7 @@ from fastapi_taskflow.domain.activity import Activity, ActivityWindow, DurationH
 from fastapi_taskflow.domain.audit import AuditEntry
 from fastapi_taskflow.domain.clock_rules import as_utc
 from fastapi_taskflow.domain.metrics import TaskMetrics
+from fastapi_taskflow.domain.queue import QueueConfig
 from fastapi_taskflow.domain.schedule import SLOT_HISTORY, SlotClaim
 from fastapi_taskflow.domain.scheduled_once import ScheduledOnce
 from fastapi_taskflow.domain.status import KEY_RELEASING_STATUSES, TERMINAL_STATUSES, TaskStatus
@@ -565,6 +568,28 @@ class SqlAlchemyTaskStorage:
             Cursor(items[-1].at, items[-1].entry_id).encode() if len(rows) > limit else None
         )
         return AuditPage(items=items, next_cursor=next_cursor)
+
+    # -- queue settings ----------------------------------------------------------------
+
+    async def save_queue_config(self, name: str, config: QueueConfig) -> None:
+        """Store ``config`` as the limits of queue ``name``, replacing earlier ones."""
+        row = {"name": name, **config.to_dict(), "updated_at": datetime.now(timezone.utc)}
+        async with self._transaction(write=True) as connection:
+            await connection.execute(
+                upsert(
+                    connection.dialect,
+                    queue_configs,
+                    ["concurrency", "max_size", "fair_by", "updated_at"],
+                ),
+                [row],
+            )
+
+    async def queue_configs(self) -> Mapping[str, QueueConfig]:
+        """Every stored queue's limits, by name."""
+        async with self._transaction() as connection:
+            rows = (await connection.execute(select(queue_configs))).mappings().all()
+        found = {row["name"]: stored_queue_config(row["name"], dict(row)) for row in rows}
+        return {name: config for name, config in found.items() if config is not None}
 
     async def heartbeat(self, instance_id: str, now: datetime, ttl: float) -> None:
         """Record that ``instance_id`` is alive until ``now + ttl``; forget expired leases."""

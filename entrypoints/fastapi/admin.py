@@ -35,6 +35,8 @@ class TaskAdmin:
             keep the page current where the stream cannot reach it.
         title: Name shown in the dashboard header.
         retention_days: Overrides the manager's ``retention_days``.
+        handle_queue_full: Answer a ``QueueFullError`` escaping an endpoint with ``429`` and a
+            ``Retry-After`` header (see ``TaskManager.init_app``). ``False``: the app handles it.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class TaskAdmin:
         poll_interval: float = 30.0,
         title: str = "fastapi-taskflow",
         retention_days: float | None = None,
+        handle_queue_full: bool = True,
     ) -> None:
         if not path.startswith("/") or path.endswith("/"):
             raise ValueError(f"path must start with '/' and not end with one, got {path!r}")
@@ -70,7 +73,7 @@ class TaskAdmin:
         self.poll_interval = poll_interval
         if retention_days is not None:
             task_manager.retention_days = retention_days
-        task_manager.init_app(app)
+        task_manager.init_app(app, handle_queue_full=handle_queue_full)
         if auto_install:
             task_manager.install(app)
         if self.auth is not None:

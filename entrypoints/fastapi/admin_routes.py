@@ -29,6 +29,7 @@ from fastapi_taskflow.domain.status import DEAD_LETTER_STATUSES, TaskStatus
 from fastapi_taskflow.domain.triggers import load_time_zone
 from fastapi_taskflow.entrypoints.fastapi.charts import activity_svg, durations_svg
 from fastapi_taskflow.entrypoints.fastapi.principal import principal_of
+from fastapi_taskflow.entrypoints.fastapi.queue_schemas import QueueOut, QueueUpdateIn
 from fastapi_taskflow.entrypoints.fastapi.request_provenance import request_provenance
 from fastapi_taskflow.entrypoints.fastapi.schemas import (
     ActivityOut,
@@ -133,7 +134,44 @@ def admin_router(manager: TaskManager, *, display_func_args: bool) -> APIRouter:
     @router.get("/metrics", response_model=MetricsOut, summary="Counts and durations")
     async def metrics() -> MetricsOut:
         await manager.service.ready()
-        return MetricsOut.of(await manager.service.queries.metrics())
+        return MetricsOut.of(
+            await manager.service.queries.metrics(), manager.service.queues.stats()
+        )
+
+    @router.get(
+        "/queues",
+        response_model=list[QueueOut],
+        summary="Named queues: limits and current counts in this instance",
+    )
+    async def queues() -> list[QueueOut]:
+        await manager.service.ready()
+        return [QueueOut.of(stats) for stats in manager.service.queues.stats()]
+
+    @router.patch(
+        "/queues/{name}",
+        response_model=QueueOut,
+        responses={404: {"description": "No queue of that name is configured."}},
+        summary="Change a queue's limits live (saved for restarts and other instances)",
+    )
+    async def update_queue(name: str, body: QueueUpdateIn, request: Request) -> QueueOut:
+        service = manager.service
+        await service.ready()
+        try:
+            before = service.queues.config(name)
+        except KeyError as exc:
+            raise HTTPException(status_code=404, detail=exc.args[0]) from None
+        changes = body.model_dump(include=body.model_fields_set)
+        try:
+            after = await service.queues.update(name, **changes)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        await service.record_audit(
+            principal_of(request),
+            AuditAction.UPDATE_QUEUE,
+            detail={"queue": name, "before": before.to_dict(), "after": after.to_dict()},
+        )
+        stats = next(item for item in service.queues.stats() if item.name == name)
+        return QueueOut.of(stats)
 
     @router.get(
         "/metrics/activity",

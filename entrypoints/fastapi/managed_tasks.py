@@ -29,6 +29,7 @@ class ManagedBackgroundTasks(BackgroundTasks):
     - ``idempotency_key``: a key that makes a repeated submission return the original task id;
     - ``priority``: start at once, ordered by priority when slots are limited;
     - ``eager``: start at once instead of after the response;
+    - ``queue``: the named queue to wait in (overrides the task's own ``queue``);
     - ``timeout``: seconds each attempt may run (overrides the task's own ``timeout``).
     """
 
@@ -51,13 +52,15 @@ class ManagedBackgroundTasks(BackgroundTasks):
         idempotency_key: str | None = None,
         priority: int | None = None,
         eager: bool | None = None,
+        queue: str | None = None,
         timeout: float | None = None,
         **kwargs: Any,
     ) -> str:
         """Enqueue ``func(*args, **kwargs)`` and return its task id.
 
         Raises:
-            ValueError: For invalid options.
+            ValueError: For invalid options or an unknown queue.
+            QueueFullError: The queue already holds ``max_size`` waiting tasks.
             TaskArgumentError: When the arguments cannot reach the executor or storage.
             RuntimeError: When this object is not bound to a ``TaskManager``.
         """
@@ -73,6 +76,7 @@ class ManagedBackgroundTasks(BackgroundTasks):
             idempotency_key=idempotency_key,
             priority=priority,
             eager=eager,
+            queue=queue,
             timeout=timeout,
         )
         return manager.submit(func, args, kwargs, options, after_response=self._append)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from fastapi_taskflow.application.json_values import jsonable
+from fastapi_taskflow.application.queues import QueueStats
 from fastapi_taskflow.application.registry import RegisteredTask
 from fastapi_taskflow.application.schedule_overview import EntryOverview, ScheduleOverview
 from fastapi_taskflow.application.task_retries import BulkRetry, RetryOutcome
@@ -17,6 +19,7 @@ from fastapi_taskflow.domain.metrics import DurationStats, TaskMetrics, success_
 from fastapi_taskflow.domain.schedule import ScheduleEntry
 from fastapi_taskflow.domain.status import TERMINAL_STATUSES, TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
+from fastapi_taskflow.entrypoints.fastapi.queue_schemas import QueueOut
 
 
 class ProvenanceOut(BaseModel):
@@ -131,18 +134,23 @@ class CountsOut(DurationsOut):
 
 
 class MetricsOut(CountsOut):
-    """Aggregates over every stored task."""
+    """Aggregates over every stored task, and the queues of the instance that answered."""
 
     by_function: dict[str, CountsOut]
+    by_queue: dict[str, QueueOut] = Field(
+        default_factory=dict,
+        description="Each configured queue's limits and current counts in this instance.",
+    )
 
     @classmethod
-    def of(cls, metrics: TaskMetrics) -> MetricsOut:
+    def of(cls, metrics: TaskMetrics, queues: Sequence[QueueStats] = ()) -> MetricsOut:
         return cls(
             **_counts(metrics.counts, metrics.durations),
             by_function={
                 fn.func_name: CountsOut(**_counts(fn.counts, fn.durations))
                 for fn in metrics.functions
             },
+            by_queue={stats.name: QueueOut.of(stats) for stats in queues},
         )
 
 

@@ -14,10 +14,12 @@ from fastapi import BackgroundTasks, FastAPI
 
 from fastapi_taskflow.adapters.crypto import FernetCipher
 from fastapi_taskflow.application.enqueue import EnqueueOptions
+from fastapi_taskflow.application.queues import KEEP, Keep, QueueStats
 from fastapi_taskflow.application.registry import TaskRegistry, default_task_name
 from fastapi_taskflow.application.task_service import TaskService
 from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.domain.config import TaskConfig
+from fastapi_taskflow.domain.queue import DEFAULT_QUEUE, QueueConfig
 from fastapi_taskflow.domain.retention import (
     DEFAULT_RETENTION_INTERVAL,
     checked_retention_days,
@@ -29,6 +31,7 @@ from fastapi_taskflow.domain.task import TaskRecord
 from fastapi_taskflow.domain.triggers import make_trigger
 from fastapi_taskflow.entrypoints.backends import RedisBackend, SnapshotBackend
 from fastapi_taskflow.entrypoints.container import TaskflowContainer
+from fastapi_taskflow.entrypoints.fastapi.error_responses import install_queue_full_response
 from fastapi_taskflow.entrypoints.fastapi.lifespan import attach_to_app
 from fastapi_taskflow.entrypoints.fastapi.managed_tasks import (
     ManagedBackgroundTasks,
@@ -67,8 +70,9 @@ class TaskManager:
         log_lifecycle: Also write status transitions to the ``log_file`` shorthand.
         encrypt_args_key: A Fernet key (or a list of keys, newest first) to encrypt task
             arguments at rest.
-        max_concurrent_tasks: Most tasks running at once; the others wait, ordered by
-            priority. ``None``: no limit.
+        max_concurrent_tasks: Most tasks of the ``"default"`` queue running at once; the
+            others wait, ordered by priority. ``None``: no limit. Ignored when ``queues``
+            configures ``"default"`` itself.
         max_sync_threads: Size of a dedicated thread pool for sync tasks (``None``: the event
             loop's default pool).
         max_process_workers: Worker processes for ``executor="process"`` tasks
@@ -94,6 +98,11 @@ class TaskManager:
             a shorter lease means faster failover, and more heartbeat writes.
         retention_interval: Seconds between two retention runs when ``retention_days`` is
             set (default six hours).
+        queues: Named queues and their limits, ``{"emails": QueueConfig(concurrency=2)}``.
+            ``"default"`` always exists (with ``max_concurrent_tasks`` and ``max_size`` unless
+            given here). Tasks pick a queue with ``queue=`` (see the queues guide).
+        max_size: Most tasks waiting in the ``"default"`` queue; beyond it ``add_task()``
+            raises ``QueueFullError``. ``None``: no limit.
     """
 
     def __init__(
@@ -122,6 +131,8 @@ class TaskManager:
         max_storage_backlog: int = 100_000,
         lease_ttl: float = 30.0,
         retention_interval: float = DEFAULT_RETENTION_INTERVAL,
+        queues: Mapping[str, QueueConfig] | None = None,
+        max_size: int | None = None,
     ) -> None:
         _positive("snapshot_interval", snapshot_interval)
         _non_negative("merged_list_ttl", merged_list_ttl)
@@ -133,6 +144,11 @@ class TaskManager:
         _whole("max_crash_reruns", max_crash_reruns, minimum=0)
         _whole("max_storage_backlog", max_storage_backlog, minimum=1)
         _positive("lease_ttl", lease_ttl)
+        _optional_count("max_size", max_size)
+        if queues is not None and not isinstance(queues, Mapping):
+            raise ValueError(
+                f"queues must be a dict of queue name to QueueConfig, got {type(queues).__name__}"
+            )
         if retention_days is None and isinstance(snapshot_backend, RedisBackend):
             # The original RedisBackend expired finished records after ``ttl`` seconds.
             retention_days = None if snapshot_backend.ttl is None else snapshot_backend.ttl / 86400
@@ -173,6 +189,8 @@ class TaskManager:
                 "max_storage_backlog": max_storage_backlog,
                 "lease_ttl": lease_ttl,
                 "retention_interval": retention_interval,
+                "queues": tuple((queues or {}).items()),
+                "max_size": max_size,
             }
         )
         # Build the adapters now so configuration errors surface here, not at first use.
@@ -181,6 +199,7 @@ class TaskManager:
         self.container.cipher()
         self.container.observer()
         self.container.tracing()
+        self.container.queues()  # validates ``queues``
 
     # -- public attributes --------------------------------------------------------------
 
@@ -250,6 +269,7 @@ class TaskManager:
         executor: str | None = None,
         max_delay: float | None = None,
         jitter: float = 0.0,
+        queue: str = DEFAULT_QUEUE,
         timeout: float | None = None,
     ) -> Callable[[F], F]: ...
 
@@ -269,6 +289,7 @@ class TaskManager:
         executor: str | None = None,
         max_delay: float | None = None,
         jitter: float = 0.0,
+        queue: str = DEFAULT_QUEUE,
         timeout: float | None = None,
     ) -> F | Callable[[F], F]:
         """Register a function as a managed background task; the function is returned unchanged.
@@ -282,16 +303,19 @@ class TaskManager:
             requeue_on_interrupt: Run again from the start when the process stopped while
                 the task was running. Only for idempotent functions.
             eager: Start when ``add_task()`` is called, before the response is sent.
-            priority: Start at once, ahead of lower priorities when slots are limited.
+            priority: Hand the task to its queue at once, ahead of lower priorities waiting
+                in the same queue.
             executor: ``"async"``, ``"thread"`` or ``"process"``; default from the function.
             max_delay: Cap on any single retry wait, in seconds.
             jitter: Fraction (0 to 1) of each retry wait that may be randomly taken off.
+            queue: The named queue its tasks wait in (``add_task(queue=...)`` overrides it).
             timeout: Seconds each attempt may run; a longer one fails with ``TaskTimeout``
                 (and is retried like any failure). ``None``: no limit. See the timeouts
                 guide for how each executor stops a call.
 
         Raises:
-            ValueError: For an invalid option, or an executor the function cannot run on.
+            ValueError: For an invalid option, an unknown queue, or an executor the function
+                cannot run on.
         """
 
         def config_named(task_name: str) -> TaskConfig:
@@ -307,8 +331,11 @@ class TaskManager:
                 eager=eager,
                 priority=priority,
                 executor=executor,
+                queue=queue,
                 timeout=timeout,
             )
+
+        self.service.queues.check(queue)
 
         def register(target: F) -> F:
             task_name = name if name is not None else default_task_name(target)
@@ -337,6 +364,7 @@ class TaskManager:
         requeue_on_interrupt: bool = False,
         max_delay: float | None = None,
         jitter: float = 0.0,
+        queue: str = DEFAULT_QUEUE,
         timeout: float | None = None,
     ) -> Callable[[F], F]:
         """Run a function periodically; it is also registered as a normal task, so
@@ -359,10 +387,11 @@ class TaskManager:
             backoff: Multiplier applied to the delay on each further retry.
             name: Name in logs, the dashboard and storage (default: the function's name).
             executor: ``"async"``, ``"thread"`` or ``"process"``; default from the function.
-            priority: Order among tasks waiting for a slot (see ``max_concurrent_tasks``).
+            priority: Order among tasks waiting for a slot of the same queue.
             requeue_on_interrupt: Run again when the process stopped while it was running.
             max_delay: Cap on any single retry wait, in seconds.
             jitter: Fraction (0 to 1) of each retry wait that may be randomly taken off.
+            queue: The named queue its runs wait in.
             timeout: Seconds each attempt may run before it fails with ``TaskTimeout``.
 
         Raises:
@@ -385,6 +414,7 @@ class TaskManager:
             requeue_on_interrupt=requeue_on_interrupt,
             max_delay=max_delay,
             jitter=jitter,
+            queue=queue,
             timeout=timeout,
         )
 
@@ -460,9 +490,10 @@ class TaskManager:
     ) -> str:
         """Enqueue a call and arrange for it to run; returns the task id.
 
-        With ``after_response`` (a request's background list), ordinary tasks start after the
-        response as FastAPI's do; eager and prioritised tasks, and every task without a
-        request, start at once.
+        With ``after_response`` (a request's background list), ordinary tasks are handed to
+        their queue after the response as FastAPI's are; eager and prioritised tasks, and
+        every task without a request, at once. Either way a task starts only when its queue
+        has a free slot.
         """
         context = contextvars.copy_context()
         service = self.service
@@ -487,23 +518,71 @@ class TaskManager:
         idempotency_key: str | None = None,
         priority: int | None = None,
         eager: bool | None = None,
+        queue: str | None = None,
         timeout: float | None = None,
         **kwargs: Any,
     ) -> str:
-        """Enqueue a task outside a request (start-up code, scripts); it starts at once.
+        """Enqueue a task outside a request (start-up code, scripts); it starts at once
+        (once its queue has a free slot).
 
-        ``tags``, ``idempotency_key``, ``priority``, ``eager`` and ``timeout`` are options, as
-        on ``ManagedBackgroundTasks.add_task``; ``eager`` changes nothing here since the task
-        starts at once anyway.
+        ``tags``, ``idempotency_key``, ``priority``, ``eager``, ``queue`` and ``timeout`` are
+        options, as on ``ManagedBackgroundTasks.add_task``; ``eager`` changes nothing here
+        since the task is dispatched at once anyway.
+
+        Raises:
+            ValueError: An invalid option or an unknown queue.
+            QueueFullError: The queue already holds ``max_size`` waiting tasks (the task is
+                recorded as ``rejected``).
         """
         options = EnqueueOptions(
             tags=tags,
             idempotency_key=idempotency_key,
             priority=priority,
             eager=eager,
+            queue=queue,
             timeout=timeout,
         )
         return self.submit(func, args, kwargs, options)
+
+    # -- queues -------------------------------------------------------------------------
+
+    def queue_stats(self) -> list[dict[str, Any]]:
+        """Each configured queue in this process, ``"default"`` first: ``name``,
+        ``concurrency``, ``max_size``, ``fair_by``, ``pending`` (waiting to start),
+        ``running``, ``rejected`` and ``finished`` (since start-up), ``avg_duration`` (moving
+        average of recent durations, seconds) and ``full``."""
+        return [stats.to_dict() for stats in self.queue_stats_objects()]
+
+    def queue_stats_objects(self) -> list[QueueStats]:
+        """Like :meth:`queue_stats`, as typed objects."""
+        return self.service.queues.stats()
+
+    async def update_queue_config(
+        self,
+        name: str,
+        *,
+        concurrency: int | Keep | None = KEEP,
+        max_size: int | Keep | None = KEEP,
+        fair_by: str | Keep | None = KEEP,
+    ) -> QueueConfig:
+        """Change a queue's limits while the application runs; omitted settings are kept.
+
+        Raising ``concurrency`` starts waiting tasks at once; lowering it stops nothing that
+        is running, but no task of the queue starts until fewer than the new limit run. The
+        change is saved in storage, so it survives restarts and other instances sharing the
+        store apply it at their next maintenance tick (every ``lease_ttl / 3`` seconds).
+
+        Returns:
+            The queue's limits now.
+
+        Raises:
+            KeyError: ``name`` is not a configured queue.
+            ValueError: A limit that is not ``None`` or an integer >= 1, or a bad ``fair_by``.
+        """
+        await self.service.ready()
+        return await self.service.queues.update(
+            name, concurrency=concurrency, max_size=max_size, fair_by=fair_by
+        )
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """The task with this id, from memory or storage."""
@@ -533,10 +612,19 @@ class TaskManager:
         managed instance bound to this manager. Process-wide."""
         install_globally(self)
 
-    def init_app(self, app: FastAPI) -> None:
+    def init_app(self, app: FastAPI, *, handle_queue_full: bool = True) -> None:
         """Start and stop with ``app`` (composing with its own lifespan), commit new tasks
-        before each response is sent, and install the injection. Safe to call twice."""
+        before each response is sent, and install the injection. Safe to call twice.
+
+        Args:
+            app: The FastAPI application.
+            handle_queue_full: Answer a ``QueueFullError`` escaping an endpoint with ``429 Too
+                Many Requests`` and a ``Retry-After`` header (unless the app already has a
+                handler for it). ``False`` leaves it to the app.
+        """
         attach_to_app(app, self)
+        if handle_queue_full:
+            install_queue_full_response(app)
         self.install(app)
 
     async def startup(self) -> None:

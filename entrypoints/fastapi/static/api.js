@@ -165,6 +165,19 @@ export class Api {
     return this.json("/schedules");
   }
 
+  queues() {
+    return this.json("/queues");
+  }
+
+  /** @param {{concurrency?: number|null, max_size?: number|null, fair_by?: string|null}} changes */
+  updateQueue(name, changes) {
+    return this.json(`/queues/${encodeURIComponent(name)}`, {
+      method: "PATCH",
+      body: JSON.stringify(changes),
+      headers: { "Content-Type": "application/json" },
+    });
+  }
+
   /** @param {URLSearchParams} params action, actor, task_id, limit, cursor. */
   audit(params) {
     return this.page("/audit", params);

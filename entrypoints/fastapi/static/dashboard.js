@@ -8,6 +8,7 @@ import { DeadLettersTab } from "./dead_letters_tab.js";
 import { DEAD_LETTER_STATUSES, formatDuration } from "./format.js";
 import { FunctionsTab } from "./functions_tab.js";
 import { LiveFeed } from "./live_feed.js";
+import { QueuesTab } from "./queues_tab.js";
 import { SchedulesTab } from "./schedules_tab.js";
 import { DetailPanel } from "./task_detail.js";
 import { markSelected } from "./task_table.js";
@@ -80,7 +81,7 @@ function throttle(job, ms) {
 
 // -- tabs and location ---------------------------------------------------------------------
 
-const TABS = ["view", "tasks", "schedules", "dead-letters"];
+const TABS = ["view", "tasks", "queues", "schedules", "dead-letters"];
 if (config.user) TABS.push("audit");
 const tabLinks = [...document.querySelectorAll("[data-tab]")];
 
@@ -120,6 +121,7 @@ function showTab(tab) {
 function reloadTab(tab) {
   if (tab === "view") return refreshActivity();
   if (tab === "tasks") return tabs.functions.load();
+  if (tab === "queues") return tabs.queues.load();
   if (tab === "schedules") return tabs.schedules.load();
   if (tab === "dead-letters") return tabs.deadLetters.load();
   if (tab === "audit") return tabs.audit?.load();
@@ -258,6 +260,7 @@ const tabs = {
       view.showFunction(name);
     },
   }),
+  queues: new QueuesTab({ api }),
   schedules: new SchedulesTab({ api, onOpenTask: (taskId) => openTask(taskId) }),
   deadLetters: new DeadLettersTab({
     api,
@@ -343,7 +346,8 @@ function onTasks(records) {
     if (records.some((record) => record.task_id === open)) refreshDetail();
     if (records.some((record) => record.func_name === panel.task.func_name)) refreshRecent();
   }
-  if (activeTab === "dead-letters" || activeTab === "schedules" || activeTab === "audit") {
+  const listTabs = ["dead-letters", "schedules", "audit", "queues"];
+  if (listTabs.includes(activeTab)) {
     refreshActiveTab();
   }
 }

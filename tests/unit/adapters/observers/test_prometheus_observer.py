@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fastapi_taskflow import PrometheusObserver, TaskManager
+from fastapi_taskflow import PrometheusObserver, QueueConfig, TaskManager
 from fastapi_taskflow.adapters.observers import InMemoryLogger, LoggerChain
 from fastapi_taskflow.application.task_store import TaskStore
 from fastapi_taskflow.domain.events import LifecycleEvent
@@ -182,6 +182,17 @@ def test_the_task_manager_binds_its_observers_including_those_in_a_chain() -> No
     manager.store.add(record("a"))
     samples = scrape(chained.registry)
     assert value(samples, "taskflow_queue_depth", queue="default", status="pending") == 1
+
+
+def test_every_declared_queue_reports_a_depth_even_before_its_first_task() -> None:
+    observer = PrometheusObserver(registry=CollectorRegistry())
+    TaskManager(loggers=[observer], queues={"pdf": QueueConfig(concurrency=2)})
+
+    samples = scrape(observer.registry)
+
+    for queue in ("default", "pdf"):
+        for status in ("pending", "running"):
+            assert value(samples, "taskflow_queue_depth", queue=queue, status=status) == 0
 
 
 def test_one_observer_cannot_report_on_two_managers() -> None:
