@@ -65,6 +65,7 @@ class ScheduledRuns:
             priority=run.priority,
             source="scheduled",
             timeout=run.timeout,
+            queue=run.queue,
         )
         note = f"--- Scheduled once as {run.run_key!r} for {run.run_at.isoformat()} ---"
         record.add_log(format_log_line(record.created_at, note))

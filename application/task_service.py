@@ -355,6 +355,8 @@ class TaskService:
         if not isinstance(run_key, str) or not run_key:
             raise ValueError(f"run_key must be a non-empty string, got {run_key!r}")
         check_length("run_key", run_key)
+        if options.queue is not None:
+            self.queues.check(options.queue)
         sealed = self.enqueuer.seal(entry, args, kwargs)
         await self.ready()
         run = ScheduledOnce(
@@ -370,6 +372,7 @@ class TaskService:
             idempotency_key=options.idempotency_key,
             created_at=self.clock.now(),
             timeout=entry.config.timeout if options.timeout is None else options.timeout,
+            queue=options.queue,
         )
         await self.storage.save_one_off(run)
         await self.scheduler.start()

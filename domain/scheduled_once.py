@@ -34,6 +34,8 @@ class ScheduledOnce:
     created_at: datetime = attrs.field(validator=require_aware)
     #: Seconds each attempt of the run may take (``None``: no limit).
     timeout: float | None = None
+    #: The named queue the run waits in (``None``: its task's queue when it starts).
+    queue: str | None = None
 
     @property
     def fire_at(self) -> datetime:

@@ -35,6 +35,7 @@ def encode_one_off(run: ScheduledOnce, serializer: Serializer) -> dict[str, byte
         "idempotency_key": run.idempotency_key,
         "created_at": as_utc(run.created_at).isoformat(),
         "timeout": run.timeout,
+        "queue": run.queue,
     }
     fields: dict[str, bytes | str] = {
         "run": json.dumps(document, separators=(",", ":")).encode(),
@@ -69,4 +70,5 @@ def decode_one_off(fields: Sequence[bytes | None], serializer: Serializer) -> Sc
         created_at=datetime.fromisoformat(data["created_at"]),
         # Runs stored before attempts had a time limit have none.
         timeout=data.get("timeout"),
+        queue=data.get("queue"),
     )

@@ -101,12 +101,23 @@ def add_provenance(connection: Connection) -> None:
 
 def add_attempt_timeout(connection: Connection) -> None:
     """Version 5: tasks, and one-off runs waiting for their time, keep the time limit of
-    their attempts.
+    their attempts; one-off runs also keep the queue chosen for them.
 
-    Existing ones have none (NULL), which is what they were enqueued with.
+    Existing ones have none (NULL), which is what they were enqueued with: no limit, and the
+    task's own queue.
     """
-    for table in ("taskflow_tasks", "taskflow_one_offs"):
-        _add_missing_columns(connection, Table(table, MetaData(), Column("timeout", Double())))
+    _add_missing_columns(
+        connection, Table("taskflow_tasks", MetaData(), Column("timeout", Double()))
+    )
+    _add_missing_columns(
+        connection,
+        Table(
+            "taskflow_one_offs",
+            MetaData(),
+            Column("timeout", Double()),
+            Column("queue", exact_string(255)),
+        ),
+    )
 
 
 def _add_missing_columns(connection: Connection, table: Table) -> bool:

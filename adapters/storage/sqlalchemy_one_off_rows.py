@@ -25,6 +25,7 @@ ONE_OFF_UPDATABLE_COLUMNS = (
     "idempotency_key",
     "created_at",
     "timeout",
+    "queue",
 )
 
 
@@ -46,6 +47,7 @@ def one_off_to_row(run: ScheduledOnce, serializer: Serializer) -> dict[str, Any]
         "idempotency_key": run.idempotency_key,
         "created_at": run.created_at,
         "timeout": run.timeout,
+        "queue": run.queue,
     }
 
 
@@ -66,4 +68,5 @@ def row_to_one_off(row: RowMapping | Mapping[str, Any], serializer: Serializer) 
         idempotency_key=row["idempotency_key"],
         created_at=row["created_at"],
         timeout=row["timeout"],
+        queue=row["queue"],
     )

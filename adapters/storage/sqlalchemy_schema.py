@@ -142,6 +142,8 @@ one_offs = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     # Version 5: seconds each attempt of the run may take (NULL: no limit).
     Column("timeout", Double()),
+    # Version 5: the named queue the run waits in (NULL: its task's queue).
+    Column("queue", _NAME),
     Index("ix_taskflow_one_offs_run_at", "run_at", "run_key"),
 )
 

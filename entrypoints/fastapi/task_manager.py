@@ -439,6 +439,7 @@ class TaskManager:
         tags: Mapping[str, str] | None = None,
         priority: int | None = None,
         idempotency_key: str | None = None,
+        queue: str | None = None,
         timeout: float | None = None,
         **kwargs: Any,
     ) -> ScheduledOnce:
@@ -447,20 +448,25 @@ class TaskManager:
         The run is stored before this returns, so it survives restarts; exactly one instance
         starts it. Scheduling again with the same ``run_key`` replaces the stored run (that
         is how a deadline is moved). A naive ``run_at`` means UTC; a time in the past runs
-        at once. ``run_at``, ``run_key``, ``tags``, ``priority``, ``idempotency_key`` and
-        ``timeout`` (seconds per attempt, stored with the run) are options, not arguments of
-        the task.
+        at once. ``run_at``, ``run_key``, ``tags``, ``priority``, ``idempotency_key``,
+        ``queue`` (the queue the run waits in; default: the task's) and ``timeout`` (seconds
+        per attempt, stored with the run) are options, not arguments of the task.
 
         Returns:
             The run as stored (arguments sealed when encryption is on).
 
         Raises:
-            ValueError: ``func`` is not registered, or a bad ``run_key`` or option.
+            ValueError: ``func`` is not registered, an unknown queue, or a bad ``run_key``
+                or option.
             TypeError: ``run_at`` is not a datetime.
             TaskArgumentError: The arguments cannot reach the task's executor or storage.
         """
         options = EnqueueOptions(
-            tags=tags, idempotency_key=idempotency_key, priority=priority, timeout=timeout
+            tags=tags,
+            idempotency_key=idempotency_key,
+            priority=priority,
+            queue=queue,
+            timeout=timeout,
         )
         return await self.service.schedule_once(
             func, args, kwargs, run_at=run_at, run_key=run_key, options=options

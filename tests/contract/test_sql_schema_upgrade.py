@@ -294,9 +294,10 @@ def write_version_4_database(url: str) -> None:
             upgrade_schema(connection, T0, target=4, migrations=steps)
             # Tables missing at an upgrade are created at today's shape; version 4 made the
             # one-off table without this column.
-            connection.execute(
-                sqlalchemy.text("ALTER TABLE taskflow_one_offs DROP COLUMN timeout")
-            )
+            for column in ("timeout", "queue"):
+                connection.execute(
+                    sqlalchemy.text(f"ALTER TABLE taskflow_one_offs DROP COLUMN {column}")
+                )
     finally:
         engine.dispose()
 
@@ -306,6 +307,8 @@ async def test_a_version_4_database_gains_attempt_timeouts(url: str) -> None:
     for table in ("taskflow_tasks", "taskflow_one_offs"):
         columns, _indexes = table_shapes(url)[table]
         assert "timeout" not in {name for name, _nullable in columns}
+    columns, _indexes = table_shapes(url)["taskflow_one_offs"]
+    assert "queue" not in {name for name, _nullable in columns}
 
     store = new_store(url)
     await store.open()
@@ -326,6 +329,8 @@ async def test_a_version_4_database_gains_attempt_timeouts(url: str) -> None:
     for table in ("taskflow_tasks", "taskflow_one_offs"):
         columns, _indexes = table_shapes(url)[table]
         assert ("timeout", True) in columns
+    columns, _indexes = table_shapes(url)["taskflow_one_offs"]
+    assert ("queue", True) in columns
 
 
 async def test_the_timeout_step_can_run_again_after_it_was_cut_short(url: str) -> None:

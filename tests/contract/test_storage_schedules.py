@@ -43,6 +43,7 @@ def one_off(run_key: str, run_at: float, *, token: str = "v1", **fields: object)
         "idempotency_key": f"expire-{run_key}",
         "created_at": at(0),
         "timeout": 4.5,
+        "queue": "reports",
     }
     values.update(fields)
     return ScheduledOnce(run_key=run_key, run_at=at(run_at), token=token, **values)  # type: ignore[arg-type]

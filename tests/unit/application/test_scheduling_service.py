@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 
 from fastapi_taskflow.application.enqueue import EnqueueOptions
 from fastapi_taskflow.domain.errors import TaskArgumentError
+from fastapi_taskflow.domain.queue import QueueConfig
 from fastapi_taskflow.domain.schedule import ScheduleEntry
 from fastapi_taskflow.domain.status import TaskStatus
 from fastapi_taskflow.domain.task import TaskRecord
@@ -163,6 +164,36 @@ async def test_a_one_off_run_keeps_the_timeout_it_was_scheduled_with(
     await advance(harness, 30)
     await advance(harness, 600)
     assert sorted(record.timeout for record in scheduled(harness)) == [2.5, 60]
+
+
+async def test_a_one_off_run_waits_in_the_queue_it_was_scheduled_in(
+    make_scheduling: Callable[..., Harness],
+) -> None:
+    harness = make_scheduling(queues=(("reports", QueueConfig(concurrency=1)),))
+    harness.register(ping)
+    await harness.service.startup()
+    service = harness.service
+
+    with pytest.raises(ValueError, match="unknown queue 'nightly'"):
+        await service.schedule_once(
+            ping, (), {}, run_at=START, run_key="x", options=EnqueueOptions(queue="nightly")
+        )
+    await service.schedule_once(
+        ping,
+        (),
+        {},
+        run_at=START + timedelta(seconds=30),
+        run_key="chosen",
+        options=EnqueueOptions(queue="reports"),
+    )
+    await service.schedule_once(ping, (), {}, run_at=START + timedelta(seconds=30), run_key="own")
+    stored = {run.run_key: run.queue for run in await service.list_scheduled()}
+    assert stored == {"chosen": "reports", "own": None}
+
+    await wait_for(lambda: harness.clock.sleeping > 0, "the scheduler to sleep")
+    await advance(harness, 30)
+    await advance(harness, 600)
+    assert sorted(record.queue for record in scheduled(harness)) == ["default", "reports"]
 
 
 async def test_scheduling_the_same_key_again_moves_the_run(
