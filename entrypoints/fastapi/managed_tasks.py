@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import BackgroundTasks
 
 from fastapi_taskflow.application.enqueue import EnqueueOptions
+from fastapi_taskflow.entrypoints.fastapi.timeout_keyword import route_timeout
 
 if TYPE_CHECKING:
     from fastapi_taskflow.entrypoints.fastapi.task_manager import TaskManager
@@ -30,7 +31,9 @@ class ManagedBackgroundTasks(BackgroundTasks):
     - ``priority``: start at once, ordered by priority when slots are limited;
     - ``eager``: start at once instead of after the response;
     - ``queue``: the named queue to wait in (overrides the task's own ``queue``);
-    - ``timeout``: seconds each attempt may run (overrides the task's own ``timeout``).
+    - ``timeout``: seconds each attempt may run (overrides the task's own ``timeout``); for a
+      function that declares a ``timeout`` parameter itself, it is passed to the function, as
+      before 1.0.
     """
 
     def __init__(self, task_manager: TaskManager | None = None, tasks: Any = None) -> None:
@@ -71,6 +74,7 @@ class ManagedBackgroundTasks(BackgroundTasks):
                 "task_manager.install(app) (or TaskAdmin(..., auto_install=True)), or inject "
                 "Depends(task_manager.get_tasks)"
             )
+        timeout = route_timeout(func, timeout, kwargs)
         options = EnqueueOptions(
             tags=tags,
             idempotency_key=idempotency_key,

@@ -40,6 +40,7 @@ from fastapi_taskflow.entrypoints.fastapi.managed_tasks import (
 )
 from fastapi_taskflow.entrypoints.fastapi.request_guard import deferred_by_request
 from fastapi_taskflow.entrypoints.fastapi.request_provenance import request_provenance
+from fastapi_taskflow.entrypoints.fastapi.timeout_keyword import route_timeout
 from fastapi_taskflow.entrypoints.storage_selection import resolve_storage_url, storage_options
 from fastapi_taskflow.ports.observers import TaskObserver
 
@@ -461,6 +462,7 @@ class TaskManager:
             TypeError: ``run_at`` is not a datetime.
             TaskArgumentError: The arguments cannot reach the task's executor or storage.
         """
+        timeout = route_timeout(func, timeout, kwargs)
         options = EnqueueOptions(
             tags=tags,
             idempotency_key=idempotency_key,
@@ -540,6 +542,7 @@ class TaskManager:
             QueueFullError: The queue already holds ``max_size`` waiting tasks (the task is
                 recorded as ``rejected``).
         """
+        timeout = route_timeout(func, timeout, kwargs)
         options = EnqueueOptions(
             tags=tags,
             idempotency_key=idempotency_key,
