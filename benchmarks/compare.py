@@ -548,6 +548,16 @@ def number(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1 else f"{value:.1f}"
 
 
+def derive_overhead() -> None:
+    """Microseconds per task above bare ``BackgroundTasks`` (``inproc``)."""
+    for (workload, case, metric), found in list(RESULTS.samples.items()):
+        if workload == "inproc" and metric == "us_per_task" and "bare" in found:
+            bare = statistics.median(found["bare"])
+            RESULTS.samples[(workload, case, "overhead_us")] = {
+                name: [sample - bare for sample in samples] for name, samples in found.items()
+            }
+
+
 def table(names: list[str]) -> list[list[str]]:
     header = ["workload", "case", "metric", *names, "current/bare", "current/0.8.1"]
     rows = [header]
@@ -587,8 +597,11 @@ def machine() -> str:
     )
 
 
-def report(chosen: list[Subject], options: argparse.Namespace, command: str) -> None:
+def report(
+    chosen: list[Subject], options: argparse.Namespace, command: str, date: str | None = None
+) -> None:
     names = [subject.name for subject in chosen]
+    derive_overhead()
     rows = table(names)
     versions = ", ".join(f"{s.name}={s.version or 'n/a'}" for s in chosen)
     errors = [f"{w} / {c} / {s}: {e}" for (w, c, s), e in sorted(RESULTS.errors.items())]
@@ -608,7 +621,7 @@ def report(chosen: list[Subject], options: argparse.Namespace, command: str) -> 
         out.parent.mkdir(parents=True, exist_ok=True)
         document = {
             "command": command,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "date": date or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": machine(),
             "subjects": {s.name: s.version or s.error for s in chosen},
             "rounds": options.rounds,
@@ -618,12 +631,34 @@ def report(chosen: list[Subject], options: argparse.Namespace, command: str) -> 
                 for (w, c, m), samples in RESULTS.samples.items()
             ],
             "errors": errors,
+            "error_keys": [
+                {"workload": w, "case": c, "subject": s, "error": e}
+                for (w, c, s), e in RESULTS.errors.items()
+            ],
         }
         out.with_suffix(".json").write_text(json.dumps(document, indent=2))
         text = [f"`{command}`", "", *notes, "", render(rows, markdown=True), ""]
         text += [f"- error: {line}" for line in errors]
         out.with_suffix(".md").write_text("\n".join(text) + "\n")
         print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+
+
+def report_again(options: argparse.Namespace) -> None:
+    """Print (and with ``--out`` write) the table of an earlier run's JSON again."""
+    document = json.loads(Path(options.report).read_text())
+    for entry in document["samples"]:
+        if entry["metric"] != "overhead_us":  # derived again
+            for name, values in entry["samples"].items():
+                key = (entry["workload"], entry["case"], entry["metric"])
+                RESULTS.samples.setdefault(key, {})[name] = values
+    for entry in document.get("error_keys", []):
+        RESULTS.errors[(entry["workload"], entry["case"], entry["subject"])] = entry["error"]
+    chosen = []
+    for name, version in document["subjects"].items():
+        kind = "bare" if name == "bare" else "current" if name == "current" else "original"
+        chosen.append(Subject(name, kind, [], version=version or ""))
+    options.rounds = document["rounds"]
+    report(chosen, options, document["command"], document["date"])
 
 
 def stop_everything(*_: object) -> None:
@@ -658,7 +693,11 @@ def main() -> None:
     parser.add_argument("--crash-settle", type=float, default=15)
     parser.add_argument("--timeout", type=float, default=600, help="per subprocess step")
     parser.add_argument("--out", help="write PATH.json and PATH.md")
+    parser.add_argument("--report", metavar="JSON", help="only show an earlier run's results")
     options = parser.parse_args()
+    if options.report:
+        report_again(options)
+        return
     if options.quick:
         options.rounds, options.duration, options.requests = 1, 3, 20
         options.storage_requests = 10
