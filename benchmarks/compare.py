@@ -447,9 +447,12 @@ def storage_workload(subject: Subject, options: argparse.Namespace, folder: Path
 
 
 def memory_workload(subject: Subject, options: argparse.Namespace, folder: Path) -> None:
-    case = f"after {options.memory_tasks:,} tasks"
+    case = f"after {options.memory_tasks:,} tasks, {options.memory_storage}"
+    storage = options.memory_storage
+    if storage == "sqlite":
+        storage = f"sqlite:{folder / f'memory-{subject.name}-{uuid.uuid4().hex[:6]}.db'}"
     try:
-        args = ["--tasks", str(options.memory_tasks)]
+        args = ["--tasks", str(options.memory_tasks), "--storage", storage]
         found = driver(subject, "memory.py", args, options.timeout)
         RESULTS.add("memory", case, subject.name, found)
     except Failed as exc:
@@ -685,6 +688,7 @@ def main() -> None:
     parser.add_argument("--storage-requests", type=int, default=20, help="storage")
     parser.add_argument("--stores", default="sqlite,postgresql,mysql,redis")
     parser.add_argument("--memory-tasks", type=int, default=100_000)
+    parser.add_argument("--memory-storage", choices=["memory", "sqlite"], default="memory")
     parser.add_argument("--history", type=int, default=50_000, help="read: finished tasks")
     parser.add_argument("--read-runs", type=int, default=5)
     parser.add_argument("--crash-tasks", type=int, default=2_000)

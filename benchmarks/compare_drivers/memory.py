@@ -1,13 +1,13 @@
 """Bytes the process keeps per completed task (tracemalloc, after a full collection).
 
-The subject runs with its default (in-memory) storage. A warm-up batch runs first, so
+The subject runs with ``--storage`` (default: in memory). A warm-up batch runs first, so
 caches, pools and a bounded window of recent tasks are filled before the baseline; the
 difference between the traced size after ``--tasks`` more tasks and that baseline, divided by
 ``--tasks``, is what each completed task leaves behind. tracemalloc counts Python allocations
 only, which is where task records live, and is not blurred by the allocator keeping freed
 pages the way an RSS delta is; the RSS delta is printed too for reference.
 
-    python memory.py [--tasks 100000] [--per-request 100]
+    python memory.py [--tasks 100000] [--per-request 100] [--storage memory]
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ async def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--per-request", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=2_000)
+    parser.add_argument("--storage", default="memory")
     options = parser.parse_args()
-    subject = build(per_request=options.per_request)
+    subject = build(options.storage, per_request=options.per_request)
     async with LifespanManager(subject.app):
         transport = httpx.ASGITransport(app=subject.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
