@@ -564,11 +564,14 @@ def derive_overhead() -> None:
 def table(names: list[str]) -> list[list[str]]:
     header = ["workload", "case", "metric", *names, "current/bare", "current/0.8.1"]
     rows = [header]
-    keys = sorted(RESULTS.samples, key=lambda key: (WORKLOADS.index(key[0]), key[1]))
+    measured = {(workload, case) for workload, case, _ in RESULTS.samples}
+    # A case no subject could measure still gets a row, so its errors show in the table.
+    failed = {(w, c, "-") for w, c, _ in RESULTS.errors if (w, c) not in measured}
+    keys = sorted([*RESULTS.samples, *failed], key=lambda key: (WORKLOADS.index(key[0]), key[1]))
     for workload, case, metric in keys:
         medians = {
             name: statistics.median(values)
-            for name, values in RESULTS.samples[(workload, case, metric)].items()
+            for name, values in RESULTS.samples.get((workload, case, metric), {}).items()
         }
         cells = []
         for name in names:
