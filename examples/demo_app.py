@@ -1,5 +1,5 @@
-"""A livelier demo: tasks that retry, fail, log, run on schedules and in threads, processes
-and the loop.
+"""A livelier demo: tasks that retry, fail, log, run on schedules, wait in named queues and
+run in threads, processes and the loop.
 
 ``make demo`` runs it on SQLite (``demo-tasks.db``). Open http://127.0.0.1:8000/tasks/dashboard,
 then enqueue more work with ``curl -X POST "http://127.0.0.1:8000/orders?count=20"``, or hold
@@ -19,12 +19,22 @@ from datetime import datetime, timedelta, timezone
 
 from fastapi import BackgroundTasks, FastAPI
 
-from fastapi_taskflow import TaskAdmin, TaskManager, get_task_context, task_log
+from fastapi_taskflow import QueueConfig, TaskAdmin, TaskManager, get_task_context, task_log
 
-task_manager = TaskManager(snapshot_db="demo-tasks.db", max_concurrent_tasks=8)
+task_manager = TaskManager(
+    snapshot_db="demo-tasks.db",
+    max_concurrent_tasks=8,
+    # Receipts and invoices wait in queues of their own (see the dashboard's Queues tab):
+    # a burst of orders cannot take every slot, and at most 500 receipts may wait before
+    # POST /orders answers 429 with Retry-After.
+    queues={
+        "emails": QueueConfig(concurrency=2, max_size=500),
+        "invoices": QueueConfig(concurrency=2),
+    },
+)
 
 
-@task_manager.task(retries=3, delay=0.5, backoff=2.0)
+@task_manager.task(retries=3, delay=0.5, backoff=2.0, timeout=5)
 async def charge_card(order_id: int, amount: float) -> None:
     """Talks to a payment gateway that times out now and then."""
     context = get_task_context()
@@ -35,7 +45,7 @@ async def charge_card(order_id: int, amount: float) -> None:
     task_log("charged", order_id=order_id)
 
 
-@task_manager.task(retries=1, delay=0.2)
+@task_manager.task(retries=1, delay=0.2, queue="emails")
 def send_receipt(order_id: int, email: str) -> None:
     """Blocking I/O: runs in a worker thread."""
     time.sleep(random.uniform(0.05, 0.2))
@@ -44,7 +54,7 @@ def send_receipt(order_id: int, email: str) -> None:
     task_log(f"receipt sent to {email}", order_id=order_id)
 
 
-@task_manager.task(executor="process", eager=True)
+@task_manager.task(executor="process", eager=True, queue="invoices")
 def render_invoice(order_id: int) -> str:
     """CPU-bound: runs in a separate process."""
     digest = str(order_id).encode()
